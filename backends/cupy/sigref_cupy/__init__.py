@@ -1,0 +1,1 @@
+"""sigref's CuPy plugin."""

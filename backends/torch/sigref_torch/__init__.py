@@ -1,0 +1,1 @@
+"""sigref's PyTorch plugin: backend, autograd bridge to sigref's analytic gradients, SSL path."""

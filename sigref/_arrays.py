@@ -1,0 +1,75 @@
+"""Input validation and namespace helpers shared by every kernel.
+
+Errors name the argument, what was expected and what was given.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import array_api_compat
+
+__all__ = ["check_finite", "check_floating", "namespace", "param", "positive_int"]
+
+
+def namespace(**arrays: Any) -> Any:
+    """Array-API namespace of the named inputs (``None`` entries skipped).
+
+    Raises a TypeError naming the arguments when they come from different array libraries.
+    """
+    present = {name: a for name, a in arrays.items() if a is not None and not isinstance(a, (int, float))}
+    try:
+        return array_api_compat.array_namespace(*present.values())
+    except TypeError as exc:
+        kinds = ", ".join(f"{name}: {type(a).__module__}.{type(a).__name__}" for name, a in present.items())
+        raise TypeError(f"inputs must come from one array library, got {kinds}") from exc
+
+
+def check_floating(xp: Any, name: str, x: Any) -> None:
+    if not xp.isdtype(x.dtype, "real floating"):
+        raise TypeError(f"{name} must be a real floating array, got dtype {x.dtype}")
+
+
+def check_finite(xp: Any, name: str, x: Any) -> None:
+    if not bool(xp.all(xp.isfinite(x))):
+        raise ValueError(f"{name} must be finite, got NaN or infinity")
+
+
+def param(xp: Any, name: str, value: Any, like: Any, *, positive: bool = False, nonnegative: bool = False) -> Any:
+    """A scalar or batch-shaped parameter as an array of ``like``'s dtype and device, validated."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a real number or floating array, got bool")
+    if isinstance(value, (int, float)):
+        arr = xp.asarray(float(value), dtype=like.dtype, device=array_api_compat.device(like))
+    else:
+        if array_api_compat.array_namespace(value) is not xp and not _same_library(value, like):
+            raise TypeError(
+                f"{name} must come from the same array library as the embeddings, "
+                f"got {type(value).__module__}.{type(value).__name__}"
+            )
+        check_floating(xp, name, value)
+        arr = value if value.dtype == like.dtype else xp.astype(value, like.dtype)
+    check_finite(xp, name, arr)
+    if positive and not bool(xp.all(arr > 0)):
+        raise ValueError(f"{name} must be > 0, got {_show(arr)}")
+    if nonnegative and not bool(xp.all(arr >= 0)):
+        raise ValueError(f"{name} must be >= 0, got {_show(arr)}")
+    return arr
+
+
+def _same_library(a: Any, b: Any) -> bool:
+    return type(a).__module__.split(".")[0] == type(b).__module__.split(".")[0]
+
+
+def _show(arr: Any) -> str:
+    return str(float(arr)) if arr.ndim == 0 else f"an array containing {float(min_(arr))}"
+
+
+def min_(arr: Any) -> Any:
+    return array_api_compat.array_namespace(arr).min(arr)
+
+
+def positive_int(name: str, value: Any, *, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return value

@@ -1,0 +1,121 @@
+"""The ``sigref`` command: info, golden regen|check, reproduce, bench, analyze, plugin commands.
+
+Plugins add subcommands through the entry-point group ``sigref.cli``: each entry point names a
+function ``register(subparsers)`` that adds its parser and sets ``func`` on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.metadata
+import platform
+import sys
+from pathlib import Path
+
+from sigref import backend as _backend
+
+CLI_ENTRY_POINT_GROUP = "sigref.cli"
+
+
+def _backend_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", default=None, help="numpy, array_api_strict, torch, cupy, ... (default: SIGREF_BACKEND or numpy)")
+    p.add_argument("--device", default=None, help="device name (default: SIGREF_DEVICE or the backend's first)")
+    p.add_argument("--dtype", default=None, choices=_backend.FLOAT_DTYPES, help="default: SIGREF_DTYPE or float64")
+
+
+def _resolve(args: argparse.Namespace) -> _backend.Backend:
+    return _backend.get_backend(args.backend, device=args.device, dtype=args.dtype)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    import numpy
+
+    import sigref
+
+    print(f"sigref {sigref.__version__}  python {platform.python_version()}  numpy {numpy.__version__}")
+    for name, reason in _backend.available_backends().items():
+        if reason is not None:
+            print(f"  {name:18s} unavailable: {reason}")
+            continue
+        spec = _backend._spec(name)
+        try:
+            version = importlib.metadata.version(spec.module.replace("_", "-"))
+        except importlib.metadata.PackageNotFoundError:
+            version = "?"
+        print(f"  {name:18s} {version:12s} devices: {', '.join(spec.devices())}  autograd: {spec.has_autograd}")
+    return 0
+
+
+def cmd_golden(args: argparse.Namespace) -> int:
+    from sigref import golden
+
+    directory = Path(args.dir) if args.dir else None
+    if args.action == "regen":
+        if (args.backend or "numpy") != "numpy" or (args.dtype or "float64") != "float64":
+            print("sigref golden regen: goldens are generated on numpy float64 only", file=sys.stderr)
+            return 2
+        for path in golden.regen(directory, args.case):
+            print(f"wrote {path}")
+        return 0
+    backend = _resolve(args)
+    rows = golden.check(backend, directory, args.case)
+    print(golden.format_table(rows, backend))
+    return 0 if all(r.ok for r in rows) else 1
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from sigref.experiments import EXPERIMENTS
+
+    names = list(EXPERIMENTS) if args.paper == "all" else [args.paper]
+    backend = _resolve(args)
+    for name in names:
+        module = importlib.import_module(EXPERIMENTS[name])
+        outdir = Path(args.out) / name
+        outdir.mkdir(parents=True, exist_ok=True)
+        summary = module.reproduce(outdir, quick=args.quick, backend=backend, progress=not args.no_progress)
+        print(f"{name}: summary in {summary}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from sigref.experiments import EXPERIMENTS
+
+    parser = argparse.ArgumentParser(prog="sigref", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("info", help="backends (available or why not), versions, devices")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("golden", help="regenerate or check the golden reference results")
+    p.add_argument("action", choices=["regen", "check"])
+    p.add_argument("--case", action="append", help="only this case (repeatable)")
+    p.add_argument("--dir", default=None, help="golden directory (default: reference_results/golden)")
+    _backend_args(p)
+    p.set_defaults(func=cmd_golden)
+
+    p = sub.add_parser("reproduce", help="reproduce a paper's experiments (figures, CSV, summary)")
+    p.add_argument("paper", choices=[*EXPERIMENTS, "all"])
+    p.add_argument("--out", default="out", help="output directory (a folder per paper is made in it)")
+    p.add_argument("--quick", action="store_true", help="smaller grids and fewer steps (CI smoke)")
+    p.add_argument("--no-progress", action="store_true")
+    _backend_args(p)
+    p.set_defaults(func=cmd_reproduce)
+
+    for ep in importlib.metadata.entry_points(group=CLI_ENTRY_POINT_GROUP):
+        ep.load()(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (_backend.BackendError, ValueError, TypeError, FileNotFoundError) as exc:
+        print(f"sigref {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,316 @@
+"""The sigmoid contrastive loss, its modulated (MSCL) and filtered variants, with analytic gradients.
+
+For paired unit embeddings U = (u_1..u_N), V = (v_1..v_M) (rows; leading batch axes allowed),
+inverse temperature t > 0 and bias b, the logits are (papers' convention, b subtracted)
+
+    z_ij = t <u_i, v_j> - b,
+
+pair (i, i) is positive and every (i, j != i) negative. With q_ij = -z_ii on positives and
+q_ij = z_ij on negatives, the per-pair loss is softplus(q) = -log sigma(-q), and
+
+    L(U, V; t, b) = r * sum_ij w(q_ij) softplus(q_ij)                        (1)
+
+- plain (Zhai et al. arXiv 2303.15343; Lee et al. arXiv 2402.12613 Sec. 1.2; Bangachev et al.
+  arXiv 2509.18552 eq. 1): w = 1;
+- modulated (MSCL, Basara): w = (1 - sigma(y z))^gamma = sigma(q)^gamma, computed as
+  exp(gamma * log_sigmoid(q)); gradients flow through w unless ``detach_weight``;
+- filtered (MSCL): the plain loss over the kept pairs, every positive and the negatives with
+  sigma(q)^gamma > threshold, still normalised by ``r`` (not by the number kept).
+
+The reduction factor r is 1 (``"sum"``, Bangachev's paper), 1/N (``"per_anchor"``: SigLIP,
+Lee's code) or 1/(N M) (``"mean"``: Bangachev's code). The relative-bias parameterisation
+(arXiv 2509.18552 Def. 1) is L_RB(U, V; t, b_rel) = L(U, V; t, t b_rel).
+
+Gradients, with G_ij = dL/dz_ij = r * dw.softplus/dq * dq/dz and S = U V^T:
+
+    dL/dU = t G V,   dL/dV = t G^T U,   dL/dt = sum_ij G_ij S_ij,   dL/db = -sum_ij G_ij,
+    dL/d(log t) = t dL/dt;  at fixed b_rel: dL/dt = sum G S + b_rel dL/db, dL/db_rel = t dL/db.
+
+``chunk_size`` evaluates rows in blocks of that many anchors: memory O(chunk * M), results equal
+to the dense path up to the order of summation. Every block is computed as if all its pairs were
+negatives, then its (at most chunk) positive entries are replaced by their exact values, so no
+label matrix or mask is ever built.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import array_api_extra as xpx
+
+from sigref._arrays import check_finite, check_floating, namespace, param, positive_int
+from sigref.losses._result import LossResult, sum_to_shape
+from sigref.numerics import logistic_parts
+
+__all__ = ["REDUCTIONS", "relative_bias_loss", "relative_bias_loss_and_grad", "sigmoid_loss", "sigmoid_loss_and_grad"]
+
+REDUCTIONS = ("sum", "per_anchor", "mean")
+
+
+@dataclass(frozen=True)
+class _Options:
+    reduction: str
+    gamma: float
+    detach_weight: bool
+    log_threshold: float | None  # log of the filtering threshold, None: no filtering
+    negatives_only: bool
+    chunk_size: int | None
+
+
+def _pair_terms(xp: Any, q: Any, opt: _Options, want_grad: bool) -> tuple[Any, Any | None, Any | None]:
+    """Elementwise f(q) = w(q) softplus(q), f'(q), and the kept-pair indicator (filtering only)."""
+    sp, ls, sg, sg_neg = logistic_parts(q)
+    if opt.log_threshold is not None:
+        keep = (opt.gamma * ls) > opt.log_threshold
+        zero = xp.zeros_like(sp)
+        return xp.where(keep, sp, zero), (xp.where(keep, sg, zero) if want_grad else None), keep
+    if opt.gamma == 0.0:
+        return sp, (sg if want_grad else None), None
+    w = xp.exp(opt.gamma * ls)
+    if not want_grad:
+        return w * sp, None, None
+    if opt.detach_weight:
+        return w * sp, w * sg, None
+    # d/dq [sigma(q)^gamma softplus(q)] = sigma(q)^gamma (gamma sigma(-q) softplus(q) + sigma(q))
+    return w * sp, w * (opt.gamma * sg_neg * sp + sg), None
+
+
+def _positive_terms(xp: Any, zd: Any, opt: _Options, want_grad: bool) -> tuple[Any, Any | None]:
+    """f and dL/dz on the positive logits z_ii (q = -z_ii; positives are always kept)."""
+    if opt.log_threshold is not None:
+        opt = _Options("sum", 0.0, False, None, False, None)
+    f, fp, _ = _pair_terms(xp, -zd, opt, want_grad)
+    return f, (-fp if want_grad else None)
+
+
+def _diagonal_slice(c: int, m: int, r0: int) -> slice:
+    """Flat indices of entries (k, r0 + k), k < c, in a row-major (c, m) block."""
+    return slice(r0, r0 + (c - 1) * (m + 1) + 1, m + 1)
+
+
+def _block(xp: Any, Ub: Any, V: Any, t4: Any, b4: Any, r0: int, scale: float, opt: _Options, want_grad: bool, want_diag: bool) -> dict[str, Any]:
+    """Loss contributions of anchor rows r0 .. r0 + c of one block against all of V."""
+    S = Ub @ xp.matrix_transpose(V)
+    z = t4 * S - b4
+    f, fp, keep = _pair_terms(xp, z, opt, want_grad)
+    value = xp.sum(f, axis=(-2, -1))
+    out: dict[str, Any] = {}
+    c, m = S.shape[-2], S.shape[-1]
+    lead = S.shape[:-2]
+    diag = _diagonal_slice(c, m, r0)
+    if not opt.negatives_only:
+        zd = xp.reshape(z, (*lead, c * m))[..., diag]
+        f_neg_d = xp.reshape(f, (*lead, c * m))[..., diag]
+        f_pos_d, g_pos_d = _positive_terms(xp, zd, opt, want_grad)
+        value = value + xp.sum(f_pos_d - f_neg_d, axis=-1)
+    out["value"] = scale * value
+    if want_grad:
+        G = scale * fp
+        if not opt.negatives_only:
+            flat = xpx.at(xp.reshape(G, (*lead, c * m)), (..., diag)).set(scale * g_pos_d)
+            G = xp.reshape(flat, (*lead, c, m))
+        out["U"] = t4 * (G @ V)
+        out["V"] = t4 * (xp.matrix_transpose(G) @ Ub)
+        out["GS"] = xp.sum(G * S, axis=(-2, -1))
+        out["G"] = xp.sum(G, axis=(-2, -1))
+    if want_diag:
+        out |= _block_diagnostics(xp, S, z, keep, diag, opt)
+    return out
+
+
+def _block_diagnostics(xp: Any, S: Any, z: Any, keep: Any, diag: slice, opt: _Options) -> dict[str, Any]:
+    lead, c, m = S.shape[:-2], S.shape[-2], S.shape[-1]
+    inf = math.inf
+
+    def off_diagonal(x: Any, fill: float) -> Any:
+        if opt.negatives_only:
+            return x
+        flat = xpx.at(xp.reshape(x, (*lead, c * m)), (..., diag)).set(fill, copy=True)
+        return xp.reshape(flat, x.shape)
+
+    d: dict[str, Any] = {
+        "neg_logit_min": xp.min(off_diagonal(z, inf), axis=(-2, -1)),
+        "neg_logit_max": xp.max(off_diagonal(z, -inf), axis=(-2, -1)),
+        "neg_logit_sum": xp.sum(off_diagonal(z, 0.0), axis=(-2, -1)),
+        "neg_sim_max": xp.max(off_diagonal(S, -inf), axis=(-2, -1)),
+    }
+    if not opt.negatives_only:
+        zd = xp.reshape(z, (*lead, c * m))[..., diag]
+        sd = xp.reshape(S, (*lead, c * m))[..., diag]
+        d |= {
+            "pos_logit_min": xp.min(zd, axis=-1),
+            "pos_logit_max": xp.max(zd, axis=-1),
+            "pos_logit_sum": xp.sum(zd, axis=-1),
+            "pos_sim_min": xp.min(sd, axis=-1),
+        }
+    if keep is not None:
+        kept = xp.astype(off_diagonal(keep, False), z.dtype)
+        d["kept_negatives"] = xp.sum(kept, axis=(-2, -1))
+    return d
+
+
+def _combine(xp: Any, acc: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
+    for key, val in part.items():
+        if key not in acc:
+            acc[key] = val
+        elif key.endswith("_min"):
+            acc[key] = xp.minimum(acc[key], val)
+        elif key.endswith("_max"):
+            acc[key] = xp.maximum(acc[key], val)
+        else:
+            acc[key] = acc[key] + val
+    return acc
+
+
+def _finish_diagnostics(xp: Any, acc: dict[str, Any], n: int, m: int, opt: _Options) -> dict[str, Any]:
+    n_neg = n * m - (0 if opt.negatives_only else n)
+    d = {
+        "neg_logit_min": acc["neg_logit_min"],
+        "neg_logit_mean": acc["neg_logit_sum"] / n_neg,
+        "neg_logit_max": acc["neg_logit_max"],
+    }
+    if not opt.negatives_only:
+        d |= {
+            "pos_logit_min": acc["pos_logit_min"],
+            "pos_logit_mean": acc["pos_logit_sum"] / n,
+            "pos_logit_max": acc["pos_logit_max"],
+            # arXiv 2509.18552 Sec. 2: margin and optimal relative bias of the batch
+            "margin": (acc["pos_sim_min"] - acc["neg_sim_max"]) / 2,
+            "b_rel_star": (acc["pos_sim_min"] + acc["neg_sim_max"]) / 2,
+        }
+    if "kept_negatives" in acc:
+        kept = acc["kept_negatives"] + (0 if opt.negatives_only else n)
+        d["kept_fraction"] = kept / (n * m)
+    else:
+        d["kept_fraction"] = xp.ones_like(acc["neg_logit_sum"])
+    return d
+
+
+def _validate(U: Any, V: Any, t: Any, b: Any, b_rel: Any, *, reduction: str, gamma: float, detach_weight: bool,
+              filter_threshold: float | None, negatives_only: bool, chunk_size: int | None) -> tuple[Any, Any, Any, _Options]:
+    xp = namespace(U=U, V=V, t=t, b=b, b_rel=b_rel)
+    for name, x in (("U", U), ("V", V)):
+        check_floating(xp, name, x)
+        if x.ndim < 2:
+            raise ValueError(f"{name} must have shape (..., N, d), got shape {tuple(x.shape)}")
+    if U.dtype != V.dtype:
+        raise TypeError(f"U and V must share a dtype, got {U.dtype} and {V.dtype}")
+    if U.shape[-1] != V.shape[-1]:
+        raise ValueError(f"U and V must have the same embedding dimension d, got U {tuple(U.shape)} and V {tuple(V.shape)}")
+    if not negatives_only and U.shape[-2] != V.shape[-2]:
+        raise ValueError(f"U and V must hold the same number N of pairs, got U {tuple(U.shape)} and V {tuple(V.shape)}")
+    if not negatives_only and U.shape[-2] < 2:
+        raise ValueError(f"need N >= 2 pairs (one positive and at least one negative per anchor), got N = {U.shape[-2]}")
+    try:
+        xpx.broadcast_shapes(U.shape[:-2], V.shape[:-2])
+    except ValueError as exc:
+        raise ValueError(f"batch shapes of U {tuple(U.shape)} and V {tuple(V.shape)} do not broadcast") from exc
+    check_finite(xp, "U", U)
+    check_finite(xp, "V", V)
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not (0.0 <= gamma < math.inf):
+        raise ValueError(f"gamma must be a finite number >= 0, got {gamma!r}")
+    log_threshold = None
+    if filter_threshold is not None:
+        if not isinstance(filter_threshold, (int, float)) or not (0.0 < filter_threshold < 1.0):
+            raise ValueError(f"filter_threshold must be in (0, 1) or None, got {filter_threshold!r}")
+        log_threshold = math.log(filter_threshold)
+    if chunk_size is not None:
+        positive_int("chunk_size", chunk_size)
+    if (b is None) == (b_rel is None):
+        raise TypeError("give exactly one of b (bias) and b_rel (relative bias, b = t * b_rel)")
+    t_arr = param(xp, "t", t, U, positive=True)
+    bias = param(xp, "b" if b is not None else "b_rel", b if b is not None else b_rel, U)
+    opt = _Options(reduction, float(gamma), bool(detach_weight), log_threshold, bool(negatives_only), chunk_size)
+    return xp, t_arr, bias, opt
+
+
+def _evaluate(U: Any, V: Any, t: Any, b: Any, b_rel: Any, want_grad: bool, want_diag: bool, **options: Any) -> LossResult:
+    xp, t_arr, bias, opt = _validate(U, V, t, b, b_rel, **options)
+    relative = b_rel is not None
+    n, m = U.shape[-2], V.shape[-2]
+    t4 = t_arr[..., None, None]
+    b4 = (t_arr * bias if relative else bias)[..., None, None]
+    scale = {"sum": 1.0, "per_anchor": 1.0 / n, "mean": 1.0 / (n * m)}[opt.reduction]
+    step = opt.chunk_size or n
+    acc: dict[str, Any] = {}
+    grad_u_blocks = []
+    for r0 in range(0, n, step):
+        part = _block(xp, U[..., r0 : r0 + step, :], V, t4, b4, r0, scale, opt, want_grad, want_diag)
+        if want_grad:
+            grad_u_blocks.append(part.pop("U"))
+        acc = _combine(xp, acc, part)
+    value = acc.pop("value")
+    diagnostics = _finish_diagnostics(xp, acc, n, m, opt) if want_diag else None
+    if not want_grad:
+        return LossResult(value=value, grad={}, diagnostics=diagnostics)
+    dU = grad_u_blocks[0] if len(grad_u_blocks) == 1 else xp.concat(grad_u_blocks, axis=-2)
+    dt = acc["GS"]  # dL/dt at fixed b
+    db = -acc["G"]
+    grad = {"U": sum_to_shape(xp, dU, U.shape), "V": sum_to_shape(xp, acc["V"], V.shape)}
+    if relative:
+        grad["t"] = sum_to_shape(xp, dt + bias * db, t_arr.shape)
+        grad["b_rel"] = sum_to_shape(xp, t_arr * db, bias.shape)
+    else:
+        grad["t"] = sum_to_shape(xp, dt, t_arr.shape)
+        grad["b"] = sum_to_shape(xp, db, bias.shape)
+    grad["log_t"] = t_arr * grad["t"]
+    return LossResult(value=value, grad=grad, diagnostics=diagnostics)
+
+
+def sigmoid_loss(U: Any, V: Any, t: Any, b: Any = None, *, b_rel: Any = None, reduction: str = "per_anchor",
+                 gamma: float = 0.0, detach_weight: bool = False, filter_threshold: float | None = None,
+                 negatives_only: bool = False, chunk_size: int | None = None) -> Any:
+    """Sigmoid contrastive loss (1) of unit rows ``U``, ``V`` of shape (..., N, d); returns shape (...).
+
+    Parameters
+    ----------
+    t : inverse temperature, > 0 (float or array broadcastable to the batch shape).
+    b : bias, subtracted from t<u, v>; or ``b_rel`` (keyword): relative bias, b = t * b_rel.
+    reduction : "sum" | "per_anchor" (divide by N) | "mean" (divide by N M).
+    gamma : MSCL confidence penalty; 0 is the plain loss.
+    detach_weight : treat sigma(q)^gamma as a constant in the gradient.
+    filter_threshold : MSCL hard-negative filtering threshold in (0, 1), or None.
+    negatives_only : every pair is a negative (a block of another rank's embeddings); then
+        U and V may hold different numbers of rows.
+    chunk_size : anchors per row block; memory O(chunk_size * M) instead of O(N M).
+    """
+    return _evaluate(U, V, t, b, b_rel, False, False, reduction=reduction, gamma=gamma, detach_weight=detach_weight,
+                     filter_threshold=filter_threshold, negatives_only=negatives_only, chunk_size=chunk_size).value
+
+
+def sigmoid_loss_and_grad(U: Any, V: Any, t: Any, b: Any = None, *, b_rel: Any = None, reduction: str = "per_anchor",
+                          gamma: float = 0.0, detach_weight: bool = False, filter_threshold: float | None = None,
+                          negatives_only: bool = False, chunk_size: int | None = None,
+                          diagnostics: bool = False) -> LossResult:
+    """Value and analytic gradients of :func:`sigmoid_loss` (same arguments).
+
+    ``grad`` has keys "U", "V", "t", "log_t" and "b" (or "b_rel" when the relative bias was
+    given; "t" is then the derivative at fixed b_rel). With ``diagnostics=True`` the result
+    also carries min/mean/max positive and negative logits, the batch's margin m* and b*_rel
+    (arXiv 2509.18552 Sec. 2) and the fraction of pairs kept by filtering.
+    """
+    return _evaluate(U, V, t, b, b_rel, True, diagnostics, reduction=reduction, gamma=gamma, detach_weight=detach_weight,
+                     filter_threshold=filter_threshold, negatives_only=negatives_only, chunk_size=chunk_size)
+
+
+def logit_diagnostics(U: Any, V: Any, t: Any, b: Any = None, *, b_rel: Any = None, gamma: float = 0.0,
+                      filter_threshold: float | None = None, negatives_only: bool = False,
+                      chunk_size: int | None = None) -> dict[str, Any]:
+    """The diagnostics of :func:`sigmoid_loss_and_grad` alone (no gradients computed)."""
+    return _evaluate(U, V, t, b, b_rel, False, True, reduction="sum", gamma=gamma, detach_weight=False,
+                     filter_threshold=filter_threshold, negatives_only=negatives_only, chunk_size=chunk_size).diagnostics
+
+
+def relative_bias_loss(U: Any, V: Any, t: Any, b_rel: Any, **options: Any) -> Any:
+    """L_RB(U, V; t, b_rel) = L(U, V; t, t b_rel) (arXiv 2509.18552 Def. 1)."""
+    return sigmoid_loss(U, V, t, b_rel=b_rel, **options)
+
+
+def relative_bias_loss_and_grad(U: Any, V: Any, t: Any, b_rel: Any, **options: Any) -> LossResult:
+    """Value and gradients of :func:`relative_bias_loss`; grad keys "U", "V", "t", "log_t", "b_rel"."""
+    return sigmoid_loss_and_grad(U, V, t, b_rel=b_rel, **options)
+

@@ -15,7 +15,7 @@ from typing import Any
 
 import array_api_compat
 
-__all__ = ["log_sigmoid", "logistic_parts", "sigmoid", "softplus"]
+__all__ = ["log_sigmoid", "logistic_parts", "logsumexp", "sigmoid", "softplus"]
 
 
 def softplus(x: Any) -> Any:
@@ -57,3 +57,11 @@ def logistic_parts(x: Any) -> tuple[Any, Any, Any, Any]:
         xp.where(nonneg, inv, e_inv),
         xp.where(nonneg, e_inv, inv),
     )
+
+
+def logsumexp(x: Any, axis: int, keepdims: bool = False) -> Any:
+    """``log sum exp(x)`` along ``axis``, shifted by the maximum (finite for finite x)."""
+    xp = array_api_compat.array_namespace(x)
+    m = xp.max(x, axis=axis, keepdims=True)
+    out = m + xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True))
+    return out if keepdims else xp.squeeze(out, axis=axis)

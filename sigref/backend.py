@@ -56,7 +56,9 @@ class BackendUnavailable(RuntimeError):
 
 
 def _default_to_numpy(x: Any) -> np.ndarray:
-    return np.from_dlpack(x) if not isinstance(x, np.ndarray) else x
+    if isinstance(x, (np.ndarray, np.generic, float, int)):
+        return np.asarray(x)
+    return np.from_dlpack(x)
 
 
 @dataclass(frozen=True)

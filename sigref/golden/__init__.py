@@ -45,7 +45,8 @@ class Case:
 
     ``inputs()`` returns host arrays (deterministic); ``compute(backend, arrays)`` receives the
     inputs moved to ``backend`` and returns a dict of output arrays on that backend.
-    ``tolerance`` is a class name for every output or a dict output -> class name.
+    ``tolerance`` is a class name for every output, a dict output -> class name, or a function
+    of the output name returning the class name.
     ``float32_reason`` set means the case is checked in float64 only, for that stated reason.
     """
 
@@ -53,12 +54,16 @@ class Case:
     what: str
     inputs: Callable[[], dict[str, np.ndarray]]
     compute: Callable[[Backend, dict[str, Any]], dict[str, Any]]
-    tolerance: str | dict[str, str] = "exact"
+    tolerance: str | dict[str, str] | Callable[[str], str] = "exact"
     float32_reason: str | None = None
     backends_reason: dict[str, str] = field(default_factory=dict)
 
     def tolerance_class(self, output: str) -> str:
-        return self.tolerance if isinstance(self.tolerance, str) else self.tolerance[output]
+        if isinstance(self.tolerance, str):
+            return self.tolerance
+        if callable(self.tolerance):
+            return self.tolerance(output)
+        return self.tolerance[output]
 
 
 @dataclass(frozen=True)

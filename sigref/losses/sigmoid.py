@@ -239,7 +239,7 @@ def _evaluate(U: Any, V: Any, t: Any, b: Any, b_rel: Any, want_grad: bool, want_
     acc: dict[str, Any] = {}
     grad_u_blocks = []
     for r0 in range(0, n, step):
-        part = _block(xp, U[..., r0 : r0 + step, :], V, t4, b4, r0, scale, opt, want_grad, want_diag)
+        part = _block(xp, U[..., r0 : min(r0 + step, n), :], V, t4, b4, r0, scale, opt, want_grad, want_diag)
         if want_grad:
             grad_u_blocks.append(part.pop("U"))
         acc = _combine(xp, acc, part)

@@ -67,6 +67,7 @@ import array_api_compat
 import numpy as np
 
 from sigref.numerics import log_sigmoid, sigmoid
+from sigref.sampling import rng_from, uniform_sphere
 
 __all__ = [
     "BACKEND_KEYS",
@@ -89,6 +90,7 @@ DEFAULT_NS = (1024, 4096, 8192, 16384)
 DEFAULT_DS = (64, 768)
 DEFAULT_DTYPES = ("float32", "float64")
 QUICK_NS = (96,)
+DEFAULT_CHUNK = 1024
 QUICK_DS = (16,)
 
 # SigLIP's initialisation in the papers' convention z = t <u, v> - b (open_clip: logit_bias = -b).
@@ -190,8 +192,8 @@ class Measurement:
     sanity columns. ``libraries``: registered backend names it claims (``None``: any array-API
     backend); the measurement registered last that claims a backend is the one used.
     ``available(key)`` returns why it cannot run (cheap; ``None`` when it can).
-    ``n2_memory``/``nd_memory``: estimated peak in N^2 and N*d elements, used to skip sizes that
-    cannot fit.
+    ``n2_memory``/``nd_memory``: estimated peak in N^2 (N * chunk_size when ``chunked``) and N*d
+    elements, used to skip sizes that cannot fit.
     """
 
     name: str
@@ -203,7 +205,13 @@ class Measurement:
     default: bool = True
     n2_memory: float = 0.0
     nd_memory: float = 4.0
+    chunked: bool = False
     order: int = 50
+
+    def memory_estimate(self, n: int, d: int, itemsize: int, chunk_size: int | None) -> float:
+        """Rough peak bytes (N^2 terms scale with N * chunk for chunked rows)."""
+        rows = min(chunk_size or n, n) if self.chunked else n
+        return (self.n2_memory * n * rows + self.nd_memory * n * d) * itemsize
 
     def claims(self, library: str) -> bool:
         return self.libraries is None or library in self.libraries
@@ -213,7 +221,7 @@ _REGISTRY: list[Measurement] = []
 _MEMORY_PROBES: dict[str, Callable[[Any], Any]] = {}
 _INFO: dict[str, Callable[[], dict[str, Any]]] = {}
 _PLUGIN_ERRORS: dict[str, str] = {}
-_plugins_loaded = False
+_LOADED: set[str] = set()
 
 
 def register(measurement: Measurement) -> Measurement:
@@ -232,18 +240,19 @@ def register_info(name: str, info: Callable[[], dict[str, Any]]) -> None:
     _INFO[name] = info
 
 
-def load_plugins() -> dict[str, str]:
-    """Import every plugin's ``bench`` module; returns ``{module: error}`` for those that failed."""
-    global _plugins_loaded
-    if _plugins_loaded:
-        return dict(_PLUGIN_ERRORS)
-    _plugins_loaded = True
+def load_plugins(libraries: Iterable[str] | None = None) -> dict[str, str]:
+    """Import the ``bench`` module of every backend plugin (or of those registering ``libraries``)
+    and the ``sigref.bench`` entry points; returns ``{module: error}`` for those that failed."""
+    wanted = None if libraries is None else set(libraries)
     modules: list[str] = []
     for ep in importlib.metadata.entry_points(group="sigref.backends"):
         package = ep.value.split(":")[0].split(".")[0]
-        if package != "sigref" and f"{package}.bench" not in modules:
+        if package == "sigref" or (wanted is not None and ep.name not in wanted):
+            continue
+        if f"{package}.bench" not in modules and f"{package}.bench" not in _LOADED:
             modules.append(f"{package}.bench")
     for module in modules:
+        _LOADED.add(module)
         try:
             if importlib.util.find_spec(module) is None:
                 continue
@@ -251,6 +260,9 @@ def load_plugins() -> dict[str, str]:
         except Exception as exc:  # a plugin whose library is missing must not break the others
             _PLUGIN_ERRORS[module] = f"{type(exc).__name__}: {exc}"
     for ep in importlib.metadata.entry_points(group=PLUGIN_ENTRY_POINT_GROUP):
+        if ep.value in _LOADED or (wanted is not None and ep.name not in wanted):
+            continue
+        _LOADED.add(ep.value)
         try:
             ep.load()
         except Exception as exc:
@@ -345,10 +357,10 @@ for _name, _order, _desc in (
     ("sigref_filter", 22, "sigref, MSCL gamma + filter_threshold"),
 ):
     register(Measurement(_name, _desc, _sigref_setup(_name), available=_sigref_losses_reason,
-                         n2_memory=0.0, order=_order))
+                         n2_memory=8.0, chunked=True, order=_order))
     register(Measurement(f"{_name}_kernel", f"{_desc} (array-API kernel, no autograd; any backend)",
                          _sigref_setup(_name), available=_sigref_losses_reason, default=False,
-                         n2_memory=0.0, order=_order + 10))
+                         n2_memory=8.0, chunked=True, order=_order + 10))
 
 
 # --------------------------------------------------------------------------------------------
@@ -373,10 +385,11 @@ def _ccem_setup(backend: Any, inputs: dict[str, Any] | None, options: dict[str, 
 
     points = int(options.get("ccem_points", 1_000_000))
     rng = np.random.default_rng(options.get("seed", 0))
-    N = backend.asarray(rng.integers(2, 100_000, size=points).astype(np.float64))
-    t = backend.asarray(rng.uniform(0.5, 100.0, size=points))
-    b = backend.asarray(rng.uniform(-1.0, 1.0, size=points) * backend.to_numpy(t))
-    return lambda: {"loss": backend.xp.mean(backend.xp.asarray(delta_star(N, t, b)))}
+    t_host = rng.uniform(0.5, 100.0, size=points)
+    N = backend.asarray(rng.integers(3, 100_000, size=points).astype(np.float64))
+    t = backend.asarray(t_host)
+    b = backend.asarray(rng.uniform(0.0, 2.0, size=points) * t_host)
+    return lambda: {"loss": backend.xp.mean(delta_star(N, t, b).loss)}
 
 
 def _bangachev_reason(key: str) -> str | None:
@@ -398,7 +411,7 @@ def _bangachev_setup(backend: Any, inputs: dict[str, Any] | None, options: dict[
     return lambda: mod.bench_e1(steps=steps, backend=backend)
 
 
-register(Measurement("ccem", "sigref.ccem.delta_star on 1e6 (N, t, b) points", _ccem_setup, kind="solver",
+register(Measurement("ccem", "sigref.ccem.delta_star on 1e6 random (N, t, b) points", _ccem_setup, kind="solver",
                      libraries=frozenset({"numpy"}), available=_ccem_reason, nd_memory=0.0, order=90))
 register(Measurement("bangachev_e1", "Bangachev E1: four 10k-step runs, N=100, d=10", _bangachev_setup,
                      kind="solver", libraries=frozenset({"numpy"}), available=_bangachev_reason,
@@ -487,11 +500,10 @@ def _limit_malloc() -> str:
 
 def _inputs(backend: Any, n: int, d: int, seed: int) -> dict[str, Any]:
     """Unit rows U and positives V = normalise(U + noise) (cosine ~0.7), t and b as 0-d arrays."""
-    rng = np.random.default_rng(seed)
-    u = rng.standard_normal((n, d))
-    u /= np.linalg.norm(u, axis=-1, keepdims=True)
+    rng = rng_from(seed)
+    u = uniform_sphere(rng, (n, d))
     v = u + rng.standard_normal((n, d)) / math.sqrt(d)
-    v /= np.linalg.norm(v, axis=-1, keepdims=True)
+    v = v / np.linalg.norm(v, axis=-1, keepdims=True)
     return {
         "U": backend.asarray(u),
         "V": backend.asarray(v),
@@ -520,10 +532,10 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     """Run one measurement described by ``spec`` in this process and return its result record."""
     from sigref.backend import get_backend
 
-    load_plugins()
-    result = {**_record_base(spec)}
     key = spec["backend"]
     library, device, _ = BACKEND_KEYS.get(key, (key, None, False))
+    load_plugins([library])
+    result = {**_record_base(spec)}
     m = find_measurement(spec["impl"], library)
     if m is None:
         return {**result, "status": "skipped", "reason": f"no measurement {spec['impl']!r} for {library}"}
@@ -533,39 +545,41 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
         fn = m.setup(backend, inputs, spec["options"])
         backend.synchronize()
 
+        memory = spec.get("memory", True)
+        traced = None
+        if memory and library == "numpy":
+            # tracemalloc on the first (untimed) warm-up call: it sees only NumPy's buffers, which
+            # every call allocates alike; an extra untimed call when there is no warm-up.
+            tracer = TracemallocProbe()
+            tracer.reset()
+            fn()
+            traced = int(tracer.peak())
         out = None
-        for _ in range(spec["warmup"]):
+        for _ in range(max(0, spec["warmup"] - (traced is not None))):
             out = None
             out = fn()
             backend.synchronize()
+
+        # The resident-set / device probe wraps the first timed call (its reset and read stay
+        # outside the timed window).
+        probe = _probe_for(key, backend) if memory else None
+        peak = method = None
         times: list[float] = []
         started = time.perf_counter()
         while len(times) < spec["repeats"]:
             out = None
+            if probe is not None and not times:
+                probe.reset()
             t0 = time.perf_counter()
             out = fn()
             backend.synchronize()
             times.append(time.perf_counter() - t0)
+            if probe is not None and len(times) == 1:
+                peak, method = int(probe.peak()), probe.method
             if time.perf_counter() - started > spec["budget_s"]:
                 break
         checks = _checks(backend, out)
         out = None
-
-        peak = method = traced = None
-        if spec.get("memory", True):
-            probe = _probe_for(key, backend)
-            if probe is not None:
-                probe.reset()
-                out = fn()
-                backend.synchronize()
-                peak, method = int(probe.peak()), probe.method
-                out = None
-            if library == "numpy":
-                probe = TracemallocProbe()
-                probe.reset()
-                out = fn()
-                traced = int(probe.peak())
-                out = None
         return {
             **result,
             "status": "ok",
@@ -682,7 +696,7 @@ class BenchOptions:
     repeats: int = 5
     warmup: int = 1
     budget_s: float = 30.0
-    chunk_size: int | None = None
+    chunk_size: int | None = DEFAULT_CHUNK
     gamma: float = GAMMA
     filter_threshold: float = FILTER_THRESHOLD
     seed: int = 0
@@ -773,7 +787,7 @@ def plan(options: BenchOptions) -> tuple[list[dict[str, Any]], list[dict[str, An
                         spec = {"impl": name, "kind": m.kind, "backend": key, "dtype": dtype, "N": int(n),
                                 "d": int(d), **common}
                         reason = m.available(key)
-                        need = (m.n2_memory * n * n + m.nd_memory * n * d) * _itemsize(dtype)
+                        need = m.memory_estimate(n, d, _itemsize(dtype), options.chunk_size)
                         if reason is None and limit is not None and not gpu and need > limit:
                             reason = (f"needs ~{need / 2**30:.1f} GiB, limit {limit / 2**30:.1f} GiB "
                                       "(--max-memory)")
@@ -1006,7 +1020,8 @@ def format_markdown(report: dict[str, Any]) -> str:
         lines += ["## Solvers (NumPy float64)", "", "| row | what | status | ms (median) | runs | peak MiB |",
                   "|---|---|---|---:|---:|---:|"]
         for r in solvers:
-            what = next((m["description"] for m in report.get("measurements", []) if m["name"] == r["impl"]), "")
+            what = {"ccem": f"sigref.ccem.delta_star on {opts['ccem_points']:,} random (N, t, b) points",
+                    "bangachev_e1": f"Bangachev E1: four {opts['e1_steps']:,}-step runs, N=100, d=10"}.get(r["impl"], "")
             if r.get("status") == "ok":
                 lines.append(f"| {r['impl']} | {what} | ok | {_ms(r['time_s'])} | {r['repeats']} "
                              f"| {_mib(r.get('peak_bytes'))} |")
@@ -1053,7 +1068,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=int, default=None, help="untimed runs first (default 1)")
     p.add_argument("--budget", type=float, default=None,
                    help="stop repeating once a measurement's timed runs took this many seconds (default 30)")
-    p.add_argument("--chunk-size", type=int, default=None, help="sigref's chunk_size (default: sigref's default)")
+    p.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK,
+                   help=f"sigref's chunk_size (anchors per row block; default {DEFAULT_CHUNK}; 0: unchunked)")
     p.add_argument("--gamma", type=float, default=GAMMA, help="MSCL gamma of the sigref_gamma/_filter rows")
     p.add_argument("--filter-threshold", type=float, default=FILTER_THRESHOLD)
     p.add_argument("--isolate", choices=["measurement", "backend", "none"], default=None,
@@ -1077,7 +1093,7 @@ def options_from_args(args: argparse.Namespace) -> BenchOptions:
     }
     overrides = {k: v for k, v in chosen.items() if v is not None}
     overrides.update(
-        chunk_size=args.chunk_size, gamma=args.gamma, filter_threshold=args.filter_threshold, seed=args.seed,
+        chunk_size=args.chunk_size or None, gamma=args.gamma, filter_threshold=args.filter_threshold, seed=args.seed,
         solvers=not args.no_solvers, timeout_s=args.timeout, progress=not args.no_progress,
         max_memory_bytes=None if args.max_memory is None else int(args.max_memory * 2**30),
     )

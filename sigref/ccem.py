@@ -151,10 +151,11 @@ def _check_t(xp: Any, t: Any, name: str = "t") -> None:
         raise ValueError(f"{name} must be > 0 (an inverse temperature), got a value of {float(xp.min(t))}")
 
 
-def _params(N: Any, t: Any, b: Any) -> tuple[Any, Any, Any, Any]:
-    """Validated, broadcast float arrays (N, t, b) of one namespace; ``b = None`` means b = t."""
-    N, t, b = (_scalars_as_numpy(v) for v in (N, t, b))
-    xp, dtype, device = _namespace_of(N=N, t=t, b=b)
+def _params(N: Any, t: Any, b: Any, a: Any = None) -> tuple[Any, Any, Any, Any]:
+    """Validated, broadcast float arrays (N, t, b) of one namespace; ``b = None`` means b = t.
+    ``a`` (optional) only takes part in choosing the namespace and dtype."""
+    N, t, b, a = (_scalars_as_numpy(v) for v in (N, t, b, a))
+    xp, dtype, device = _namespace_of(a=a, N=N, t=t, b=b)
     Na = _as_float(xp, "N", N, dtype, device)
     ta = _as_float(xp, "t", t, dtype, device)
     _check_N(xp, Na)
@@ -309,7 +310,7 @@ def c_of_delta(delta: Any, N: Any) -> Any:
 def reduced_loss(a: Any, N: Any, t: Any, b: Any = None) -> Any:
     """F(a) = ell(b - t a) + (N-1) ell(t c(a) - b): the sigmoid loss (1/N normalisation) of the
     CCEM with positive similarity a in [-1, 1]; ``b = None`` means b = t (the paper's setting)."""
-    xp, Na, ta, ba = _params(N, t, b)
+    xp, Na, ta, ba = _params(N, t, b, a)
     a = _as_float(xp, "a", _scalars_as_numpy(a), ta.dtype, array_api_compat.device(ta))
     _check_unit_interval(xp, a)
     c = ((Na - 2.0) * a - Na) / (2.0 * (Na - 1.0))
@@ -318,7 +319,7 @@ def reduced_loss(a: Any, N: Any, t: Any, b: Any = None) -> Any:
 
 def reduced_loss_derivative(a: Any, N: Any, t: Any, b: Any = None) -> Any:
     """F'(a) = t [ ((N-2)/2) sigma(t c(a) - b) - sigma(b - t a) ]."""
-    xp, Na, ta, ba = _params(N, t, b)
+    xp, Na, ta, ba = _params(N, t, b, a)
     a = _as_float(xp, "a", _scalars_as_numpy(a), ta.dtype, array_api_compat.device(ta))
     _check_unit_interval(xp, a)
     c = ((Na - 2.0) * a - Na) / (2.0 * (Na - 1.0))

@@ -102,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     _backend_args(p)
     p.set_defaults(func=cmd_reproduce)
 
+    from sigref import bench
+
+    bench.add_parser(sub)
+
     for ep in importlib.metadata.entry_points(group=CLI_ENTRY_POINT_GROUP):
         ep.load()(sub)
     return parser

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import array_api_extra as xpx
+import numpy as np
 
 from sigref._arrays import check_finite, check_floating, namespace, param, positive_int
 from sigref.losses._result import LossResult, sum_to_shape
@@ -204,7 +205,7 @@ def _validate(U: Any, V: Any, t: Any, b: Any, b_rel: Any, *, reduction: str, gam
     if not negatives_only and U.shape[-2] < 2:
         raise ValueError(f"need N >= 2 pairs (one positive and at least one negative per anchor), got N = {U.shape[-2]}")
     try:
-        xpx.broadcast_shapes(U.shape[:-2], V.shape[:-2])
+        np.broadcast_shapes(tuple(U.shape[:-2]), tuple(V.shape[:-2]))
     except ValueError as exc:
         raise ValueError(f"batch shapes of U {tuple(U.shape)} and V {tuple(V.shape)} do not broadcast") from exc
     check_finite(xp, "U", U)

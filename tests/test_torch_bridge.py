@@ -1,0 +1,141 @@
+"""The torch plugin: autograd bridge, module, open_clip parity, memory of the saved graph."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+sigref_torch = pytest.importorskip("sigref_torch")
+F = torch.nn.functional
+
+
+def _unit(seed: int, shape: tuple[int, ...], dtype=torch.float64, grad: bool = True):
+    g = torch.Generator().manual_seed(seed)
+    x = F.normalize(torch.randn(*shape, generator=g, dtype=dtype), dim=-1)
+    return x.requires_grad_(grad)
+
+
+def _reference(U, V, t, b, gamma=0.0):
+    z = t[..., None, None] * U @ V.transpose(-1, -2) - b[..., None, None]
+    y = 2 * torch.eye(z.shape[-1], dtype=z.dtype) - 1
+    w = torch.exp(gamma * F.logsigmoid(-y * z))
+    return -(w * F.logsigmoid(y * z)).sum((-2, -1)) / z.shape[-1]
+
+
+@pytest.mark.parametrize("chunk", [None, 3])
+@pytest.mark.parametrize("gamma", [0.0, 1.0])
+def test_bridge_matches_autograd_with_non_uniform_upstream_gradient(chunk, gamma):
+    U, V = _unit(0, (3, 8, 4)), _unit(1, (8, 4))  # V broadcast over the batch of 3
+    t = torch.tensor(5.0, dtype=torch.float64, requires_grad=True)  # scalar t shared by the batch
+    b = torch.tensor([1.0, 2.0, -1.0], dtype=torch.float64, requires_grad=True)
+    weights = torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64)
+    (sigref_torch.sigmoid_loss(U, V, t, b, gamma=gamma, chunk_size=chunk) * weights).sum().backward()
+    got = [x.grad.clone() for x in (U, V, t, b)]
+    for x in (U, V, t, b):
+        x.grad = None
+    (_reference(U, V, t.expand(3), b, gamma) * weights).sum().backward()
+    for g, x in zip(got, (U, V, t, b)):
+        torch.testing.assert_close(g, x.grad, rtol=1e-10, atol=1e-13)
+
+
+def test_bridge_gradcheck_relative_bias_and_kl():
+    U, V = _unit(2, (5, 3)), _unit(3, (5, 3))
+    t = torch.tensor(3.0, dtype=torch.float64, requires_grad=True)
+    b_rel = torch.tensor(0.2, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda *a: sigref_torch.relative_bias_loss(*a, reduction="sum"), (U, V, t, b_rel))
+    assert torch.autograd.gradcheck(sigref_torch.relic_kl, (U, V, t))
+    assert torch.autograd.gradcheck(lambda u, v, tt: sigref_torch.mscl_loss(u, v, tt, 1.0, gamma=1.0, alpha=0.5), (U, V, t))
+
+
+def test_open_clip_siglip_parity():
+    """open_clip's SigLipLoss (its own code, torch autograd) vs sigref, value and gradients."""
+    open_clip_loss = pytest.importorskip("open_clip.loss")
+    img, txt = _unit(4, (16, 8)), _unit(5, (16, 8))
+    scale = torch.tensor(9.0, dtype=torch.float64, requires_grad=True)
+    bias = torch.tensor(-7.5, dtype=torch.float64, requires_grad=True)
+    ref = open_clip_loss.SigLipLoss()(img, txt, scale, bias)
+    ref.backward()
+    want = [x.grad.clone() for x in (img, txt, scale, bias)]
+    for x in (img, txt, scale, bias):
+        x.grad = None
+    for chunk in (None, 5):
+        got = sigref_torch.siglip_loss(img, txt, scale, bias, chunk_size=chunk)
+        got.backward()
+        torch.testing.assert_close(got, ref, rtol=1e-6, atol=0)
+        for w, x in zip(want, (img, txt, scale, bias)):
+            torch.testing.assert_close(x.grad, w, rtol=1e-6, atol=1e-12)
+            x.grad = None
+
+
+def test_module_learns_log_t_and_bias_with_siglip_init():
+    loss = sigref_torch.SigmoidLoss(normalize=True, chunk_size=4)
+    assert float(loss.t.detach()) == pytest.approx(10.0) and float(loss.bias.detach()) == 10.0
+    x, y = torch.randn(10, 6, requires_grad=True), torch.randn(10, 6)
+    value = loss(x, y)
+    value.backward()
+    assert loss.log_t.grad is not None and loss.bias.grad is not None and x.grad is not None
+    # d/d(log t) = t dL/dt: compare with the bridge evaluated at a perturbed log t
+    h = 1e-3
+    with torch.no_grad():
+        up = sigref_torch.sigmoid_loss(F.normalize(x, dim=-1), F.normalize(y, dim=-1), math.exp(math.log(10) + h), 10.0)
+        dn = sigref_torch.sigmoid_loss(F.normalize(x, dim=-1), F.normalize(y, dim=-1), math.exp(math.log(10) - h), 10.0)
+    assert float(loss.log_t.grad) == pytest.approx(float((up - dn) / (2 * h)), rel=1e-3)
+
+
+def test_batch_aware_bias_and_temperature_cap():
+    loss = sigref_torch.SigmoidLoss.batch_aware(256, t_init=10.0)
+    assert float(loss.bias.detach()) == pytest.approx(math.log(255), rel=1e-6)
+    capped = sigref_torch.SigmoidLoss(t_init=20.0, t_max=5.0)
+    assert float(capped.t.detach()) == 5.0
+    capped(_unit(6, (4, 3), torch.float32, False), _unit(7, (4, 3), torch.float32, False)).backward()
+    assert float(capped.log_t.grad) == 0.0  # the clamp's dead gradient, as in the MSCL reference
+    with pytest.raises(ValueError, match="t_init must be > 0"):
+        sigref_torch.SigmoidLoss(t_init=0.0)
+
+
+def test_half_precision_is_evaluated_in_float32():
+    U = _unit(8, (6, 4), torch.float32, False).to(torch.bfloat16).requires_grad_()
+    value = sigref_torch.sigmoid_loss(U, U.detach(), 10.0, 10.0)
+    assert value.dtype == torch.float32
+    value.backward()
+    assert U.grad.dtype == torch.bfloat16 and torch.isfinite(U.grad.float()).all()
+
+
+def test_chunked_graph_saves_only_order_n_d_memory():
+    """Autograd keeps the analytic gradients (N x d), never an N x N block."""
+    n, d = 512, 16
+    U, V = _unit(9, (n, d), torch.float32), _unit(10, (n, d), torch.float32)
+    t = torch.tensor(10.0, requires_grad=True)
+    b = torch.tensor(10.0, requires_grad=True)
+    saved = []
+
+    def pack(x):
+        saved.append(x.numel())
+        return x
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda x: x):
+        value = sigref_torch.sigmoid_loss(U, V, t, b, chunk_size=64)
+    assert max(saved) <= n * d and sum(saved) <= 2 * n * d + 2
+    value.backward()
+    assert U.grad.shape == (n, d)
+
+
+def test_no_gradients_computed_when_none_needed():
+    U = _unit(11, (5, 3), grad=False)
+    with torch.no_grad():
+        value = sigref_torch.sigmoid_loss(U, U, 2.0, 1.0)
+    assert value.grad_fn is None
+    np.testing.assert_allclose(value.numpy(), _reference(U, U, torch.tensor(2.0, dtype=torch.float64), torch.tensor(1.0, dtype=torch.float64)).numpy(), rtol=1e-14)
+
+
+def test_cuda_tensors_when_available():
+    if not torch.cuda.is_available():
+        pytest.skip("torch-cuda unavailable: no CUDA device")
+    U = _unit(12, (64, 8)).cuda()
+    t = torch.tensor(10.0, dtype=torch.float64, device="cuda", requires_grad=True)
+    value = sigref_torch.sigmoid_loss(U, U.detach(), t, 10.0, chunk_size=16)
+    value.backward()
+    assert value.device.type == "cuda" and t.grad.device.type == "cuda"

@@ -546,19 +546,20 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
         backend.synchronize()
 
         memory = spec.get("memory", True)
+        out = None
+        for _ in range(spec["warmup"]):
+            out = None
+            out = fn()
+            backend.synchronize()
         traced = None
         if memory and library == "numpy":
-            # tracemalloc on the first (untimed) warm-up call: it sees only NumPy's buffers, which
-            # every call allocates alike; an extra untimed call when there is no warm-up.
+            # One extra untimed call under tracemalloc (after the warm-up, so lazy imports and
+            # caches of the first call are not counted); it sees NumPy's data buffers.
+            out = None
             tracer = TracemallocProbe()
             tracer.reset()
             fn()
             traced = int(tracer.peak())
-        out = None
-        for _ in range(max(0, spec["warmup"] - (traced is not None))):
-            out = None
-            out = fn()
-            backend.synchronize()
 
         # The resident-set / device probe wraps the first timed call (its reset and read stay
         # outside the timed window).
@@ -1109,7 +1110,10 @@ def options_from_args(args: argparse.Namespace) -> BenchOptions:
 def cmd_bench(args: argparse.Namespace) -> int:
     options = options_from_args(args)
     out = args.out or ("out/bench-quick" if args.quick else "reference_results/bench")
-    report = run_bench(options, out=out, argv=["sigref", *sys.argv[1:]] if sys.argv else None)
+    prog = Path(sys.argv[0]).name if sys.argv else ""
+    argv = (["sigref", *sys.argv[1:]] if prog == "sigref"
+            else ["python", "-m", "sigref.bench", *sys.argv[1:]] if prog == "bench.py" else None)
+    report = run_bench(options, out=out, argv=argv)
     print(format_markdown(report))
     print(f"wrote {Path(out) / 'bench.json'} and {Path(out) / 'bench.md'}")
     errors = [r for r in report["results"] if r.get("status") == "error"]

@@ -397,8 +397,8 @@ def _bangachev_reason(key: str) -> str | None:
         mod = importlib.import_module("sigref.experiments.bangachev2025")
     except ImportError as exc:
         return f"sigref.experiments.bangachev2025 is not importable ({exc})"
-    if not hasattr(mod, "bench_e1"):
-        return "sigref.experiments.bangachev2025 exposes no bench_e1(steps=, backend=) yet"
+    if not hasattr(mod, "run_e1"):
+        return "sigref.experiments.bangachev2025 exposes no run_e1(backend, steps, progress) yet"
     return None
 
 
@@ -408,7 +408,11 @@ def _bangachev_setup(backend: Any, inputs: dict[str, Any] | None, options: dict[
         raise Unavailable(reason)
     mod = importlib.import_module("sigref.experiments.bangachev2025")
     steps = int(options.get("e1_steps", 10_000))
-    return lambda: mod.bench_e1(steps=steps, backend=backend)
+
+    def run() -> None:
+        mod.run_e1(backend, steps=steps, progress=False)
+
+    return run
 
 
 register(Measurement("ccem", "sigref.ccem.delta_star on 1e6 random (N, t, b) points", _ccem_setup, kind="solver",

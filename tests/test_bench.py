@@ -208,7 +208,7 @@ def test_quick_report_files_and_header(quick_report) -> None:
     assert set(solvers) == {"ccem", "bangachev_e1"}
     assert (solvers["ccem"]["status"] == "ok") == _module_has("sigref.ccem", "delta_star")
     assert (solvers["bangachev_e1"]["status"] == "ok") == _module_has(
-        "sigref.experiments.bangachev2025", "bench_e1")
+        "sigref.experiments.bangachev2025", "run_e1")
     for r in solvers.values():
         assert r["status"] == "ok" or r["reason"]
 

@@ -63,7 +63,7 @@ def build_backbone(arch: str = "resnet18", *, stem: str = "imagenet", in_channel
         net = tv_resnet.resnet18(weights=None) if arch == "resnet18" else tv_resnet.resnet50(weights=None)
     else:
         net = _ScaledResNet(block, layers, int(width))
-    feature_dim = net.fc.in_features
+    feature_dim = 8 * int(width) * block.expansion
     first = net.conv1.out_channels
     if stem == "cifar":
         net.conv1 = nn.Conv2d(in_channels, first, kernel_size=3, stride=1, padding=1, bias=False)

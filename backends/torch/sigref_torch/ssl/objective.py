@@ -64,10 +64,11 @@ class Objective:
                  *, gamma: float = 0.0, filter_threshold: float | None = None):
         if len(target) < 1 or len(online) < 2 or len(target) > len(online):
             raise ValueError(f"views: expected 1 <= #target <= #online and #online >= 2, got {len(target)} and {len(online)}")
-        U = [F.normalize(u.float(), dim=-1) for u in online]
-        V = [F.normalize(v.float().detach(), dim=-1) for v in target]
-        t = t.float()
-        b = b.float()
+        dtype = torch.promote_types(online[0].dtype, torch.float32)  # half precision (autocast) -> float32
+        U = [F.normalize(u.to(dtype), dim=-1) for u in online]
+        V = [F.normalize(v.to(dtype).detach(), dim=-1) for v in target]
+        t = t.to(dtype)
+        b = b.to(dtype)
         n = U[0].shape[0]
         pairs = pair_indices(len(V), len(U))
         options = {"gamma": float(gamma), "filter_threshold": filter_threshold}

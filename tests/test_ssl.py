@@ -1,0 +1,255 @@
+"""The MSCL self-supervised path: objective, model, EMA, augmentation, trainer, probe, CLI errors.
+
+Truths: an independent torch formula of the reference loss (labelled logits, logsigmoid,
+focal factor) with torch autograd; the EMA update written out; an uninterrupted run for resume.
+Everything is tiny (16 px synthetic images, ResNet width 4, 2-4 steps).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from sigref_torch.ssl import data as sdata
+from sigref_torch.ssl.augment import MultiCrop, MultiCropConfig, view_sizes
+from sigref_torch.ssl.model import MSCLModel, build_backbone
+from sigref_torch.ssl.objective import Objective, ObjectiveConfig, pair_indices
+from sigref_torch.ssl.train import TrainConfig, load_checkpoint, train
+
+
+def _reference_objective(online, target, t, b, gamma, threshold=None):
+    """Reference code's pairing and loss (spec A.2/A.3): mean over the 10 (target k, online o != k) pairs of
+    -(1/n) sum_ij w_ij log sigmoid(Y_ij Z_ij), Z = t <x_o, x_t> + beta with beta = -b, w = (1 - sigmoid(YZ))^gamma."""
+    total = 0.0
+    pairs = [(k, o) for k in range(len(target)) for o in range(len(online)) if o != k]
+    for k, o in pairs:
+        u, v = F.normalize(online[o], dim=-1), F.normalize(target[k], dim=-1)
+        z = t * u @ v.T + (-b)
+        y = 2 * torch.eye(u.shape[0], dtype=u.dtype) - 1
+        p = torch.sigmoid(y * z)
+        w = (1 - p) ** gamma
+        if threshold is None:
+            total = total - (w * torch.log(p)).sum() / u.shape[0]
+        else:
+            keep = (y > 0) | (w > threshold)
+            total = total - (torch.log(p) * keep).sum() / u.shape[0]
+    return total / len(pairs)
+
+
+def _views(seed=0, n=6, d=5, m=6, k=2):
+    g = torch.Generator().manual_seed(seed)
+    online = [torch.randn(n, d, generator=g, dtype=torch.float64, requires_grad=True) for _ in range(m)]
+    target = [torch.randn(n, d, generator=g, dtype=torch.float64) for _ in range(k)]
+    return online, target
+
+
+def test_pairing_is_the_references_ten_pairs():
+    pairs = pair_indices(2, 6)
+    assert len(pairs) == 10 and (0, 0) not in pairs and (1, 1) not in pairs and (1, 0) in pairs
+
+
+@pytest.mark.parametrize("gamma,threshold", [(0.0, None), (1.0, None), (0.5, None), (1.0, 0.05)])
+def test_objective_matches_reference_formula_and_autograd(gamma, threshold):
+    online, target = _views()
+    t = torch.tensor(4.0, dtype=torch.float64, requires_grad=True)
+    b = torch.tensor(3.0, dtype=torch.float64, requires_grad=True)
+    loss, stats = Objective(ObjectiveConfig())(online, target, t, b, gamma=gamma, filter_threshold=threshold)
+    grads = torch.autograd.grad(loss, online + [t, b])
+    ref = _reference_objective(online, target, t, b, gamma, threshold)
+    ref_grads = torch.autograd.grad(ref, online + [t, b])
+    np.testing.assert_allclose(loss.item(), ref.item(), rtol=1e-12)
+    for g, r in zip(grads, ref_grads):
+        np.testing.assert_allclose(g.numpy(), r.numpy(), rtol=1e-9, atol=1e-13)
+    assert 0.0 < stats["kept"] <= 1.0
+
+
+def test_gamma_zero_is_scl_exactly():
+    online, target = _views(seed=3)
+    t, b = torch.tensor(2.0, dtype=torch.float64), torch.tensor(-1.0, dtype=torch.float64)
+    obj = Objective(ObjectiveConfig())
+    mscl0, _ = obj(online, target, t, b, gamma=0.0)
+    mscl1, _ = obj(online, target, t, b, gamma=1.0)
+    scl = _reference_objective(online, target, t, b, 0.0)
+    assert mscl0.item() == pytest.approx(scl.item(), rel=1e-14)
+    assert mscl1.item() < mscl0.item()  # the penalty (1 - p)^gamma < 1 shrinks every term
+
+
+def test_model_shapes_and_stems():
+    model = MSCLModel("resnet18", stem="cifar", in_channels=1, width=4)
+    assert model.feature_dim == 32
+    views = [torch.randn(3, 1, 16, 16), torch.randn(3, 1, 16, 16), torch.randn(3, 1, 6, 6)]
+    emb, t, b = model.online(views)
+    assert [tuple(e.shape) for e in emb] == [(3, 64)] * 3
+    assert tuple(model.embed_target(views[:2])[0].shape) == (3, 64)
+    assert t.item() == pytest.approx(5.0) and b.item() == pytest.approx(5.0)  # MSCL init: log 5, beta = -5
+    net, dim = build_backbone("resnet50", stem="imagenet", width=4)
+    assert dim == 128 and tuple(net(torch.randn(2, 3, 32, 32)).shape) == (2, 128)
+    net, dim = build_backbone("resnet18")  # torchvision's own network at width 64
+    assert dim == 512 and sum(p.numel() for p in net.parameters()) == 11_176_512
+    siglip = MSCLModel("resnet18", width=4, init="siglip", t_cap=None)
+    assert siglip.online.temperature().item() == pytest.approx(10.0) and siglip.online.beta.item() == -10.0
+    with pytest.raises(ValueError, match="arch"):
+        build_backbone("vgg11")
+    with pytest.raises(ValueError, match="stem"):
+        build_backbone("resnet18", stem="tiny")
+
+
+def test_temperature_cap_clamps_and_kills_gradient():
+    model = MSCLModel("resnet18", width=4, t_cap=5.0)
+    with torch.no_grad():
+        model.online.log_t.fill_(math.log(8.0))
+    t = model.online.temperature()
+    t.backward()
+    assert t.item() == 5.0 and model.online.log_t.grad.item() == 0.0
+    free = MSCLModel("resnet18", width=4, t_cap=None)
+    with torch.no_grad():
+        free.online.log_t.fill_(math.log(8.0))
+    assert free.online.temperature().item() == pytest.approx(8.0)
+
+
+def test_ema_target_moves_and_t_b_get_gradients():
+    torch.manual_seed(0)
+    model = MSCLModel("resnet18", stem="cifar", in_channels=3, width=4, t_cap=None)  # capped: exp(log 5) may sit on the cap
+    opt = torch.optim.Adam(model.online.parameters(), lr=1e-2)
+    views = [torch.randn(4, 3, 16, 16) for _ in range(2)] + [torch.randn(4, 3, 6, 6) for _ in range(2)]
+    emb, t, b = model.online(views)
+    loss, _ = Objective(ObjectiveConfig())(emb, model.embed_target(views[:2]), t, b, gamma=1.0)
+    before = {k: v.clone() for k, v in model.target_backbone.state_dict().items()}
+    loss.backward()
+    for p in (model.online.log_t, model.online.beta):
+        assert p.grad is not None and torch.isfinite(p.grad) and p.grad.item() != 0.0
+    assert all(p.grad is None for p in model.target_backbone.parameters())
+    opt.step()
+    m = 0.9
+    online = {k: v.clone() for k, v in model.online.backbone.state_dict().items()}
+    model.update_target(m)
+    after = model.target_backbone.state_dict()
+    key = "conv1.weight"
+    torch.testing.assert_close(after[key], m * before[key] + (1 - m) * online[key], rtol=1e-6, atol=1e-7)
+    assert not torch.equal(after[key], before[key]) and not torch.equal(after[key], online[key])
+    # BatchNorm running statistics are averaged too; integer counters copied
+    torch.testing.assert_close(after["bn1.running_mean"], m * before["bn1.running_mean"] + (1 - m) * online["bn1.running_mean"])
+    assert torch.equal(after["bn1.num_batches_tracked"], online["bn1.num_batches_tracked"])
+    with pytest.raises(ValueError, match="momentum"):
+        model.update_target(1.5)
+
+
+def test_multicrop_views_shapes_determinism_and_range():
+    assert view_sizes(96) == (96, 41) and view_sizes(28) == (32, 13)
+    cfg = MultiCropConfig(global_size=16, local_size=6)
+    aug = MultiCrop(cfg, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
+    images = torch.randint(0, 256, (5, 3, 20, 20), dtype=torch.uint8)
+    a = aug(images, torch.Generator().manual_seed(1))
+    b = aug(images, torch.Generator().manual_seed(1))
+    c = aug(images, torch.Generator().manual_seed(2))
+    assert [tuple(v.shape) for v in a] == [(5, 3, 16, 16)] * 2 + [(5, 3, 6, 6)] * 4
+    assert all(torch.equal(x, y) for x, y in zip(a, b)) and not torch.equal(a[0], c[0])
+    lo, hi = (0 - 0.5) / 0.25, (1 - 0.5) / 0.25
+    assert all(bool(torch.isfinite(v).all()) and v.min() >= lo - 1e-5 and v.max() <= hi + 1e-5 for v in a)
+    gray = MultiCrop(MultiCropConfig(global_size=8, local_size=4), (0.5,), (0.5,))
+    assert tuple(gray(images[:, :1], torch.Generator().manual_seed(0))[3].shape) == (5, 1, 4, 4)
+    with pytest.raises(ValueError, match="num_global"):
+        MultiCropConfig(global_size=16, local_size=6, num_global=0)
+
+
+def test_random_resized_crops_stay_inside_the_image_with_the_drawn_area():
+    from sigref_torch.ssl.augment import _crop_theta
+
+    theta = _crop_theta(torch.Generator().manual_seed(0), 4000, (0.2, 0.6), 0.5, torch.device("cpu"))
+    w, h = theta[:, 0, 0].abs(), theta[:, 1, 1]
+    assert bool((theta[:, 0, 2].abs() + w <= 1 + 1e-6).all()) and bool((theta[:, 1, 2].abs() + h <= 1 + 1e-6).all())
+    assert float((w * h).max()) <= 0.6 + 1e-6 and float((w * h).min()) >= 0.2 * 3 / 4 - 1e-6  # clipping only shrinks
+    assert 0.45 < float((theta[:, 0, 0] < 0).float().mean()) < 0.55  # flips
+    assert torch.equal(theta[:, 0, 1], torch.zeros(4000)) and torch.equal(theta[:, 1, 0], torch.zeros(4000))
+
+
+def _tiny(tmp_path, name, **kw):
+    base = dict(out=str(tmp_path / name), dataset="synthetic", width=4, proj_hidden=16, proj_out=8, batch_size=8,
+                steps=4, global_size=12, local_size=6, num_local=2, progress=False, log_every=1, ckpt_every=100,
+                device="cpu", filter_warmup=1, loss="filter", gamma_schedule=True, alpha=0.2)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_resume_reproduces_uninterrupted_weights_exactly(tmp_path, monkeypatch):
+    full = train(_tiny(tmp_path, "full"))
+    assert full.steps == 4
+    reference = load_checkpoint(full.out)
+
+    calls = {"n": 0}
+    original = MSCLModel.update_target
+
+    def crash_on_third(self, momentum):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt("simulated interruption")
+        return original(self, momentum)
+
+    monkeypatch.setattr(MSCLModel, "update_target", crash_on_third)
+    with pytest.raises(KeyboardInterrupt):
+        train(_tiny(tmp_path, "cut", ckpt_every=2))
+    monkeypatch.setattr(MSCLModel, "update_target", original)
+    assert load_checkpoint(tmp_path / "cut")["step"] == 2
+    resumed = train(_tiny(tmp_path, "cut", ckpt_every=2, resume=True))
+    got = load_checkpoint(resumed.out)
+    assert got["step"] == 4
+    for key, value in reference["model"].items():
+        assert torch.equal(value, got["model"][key]), key
+    for a, b in zip(reference["optimizer"]["state"].values(), got["optimizer"]["state"].values()):
+        assert all(torch.equal(a[k], b[k]) for k in a)
+    records = [json.loads(line) for line in (tmp_path / "cut" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2, 3, 4]
+    ref_records = [json.loads(line) for line in (tmp_path / "full" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["loss"] for r in records] == [r["loss"] for r in ref_records]
+    assert records[-1]["filter_threshold"] == 0.05 and records[0]["filter_threshold"] is None
+
+
+def test_probe_beats_chance_on_synthetic():
+    from sigref_torch.ssl import probe
+
+    torch.manual_seed(0)
+    train_set, test_set = probe.load_probe_data("synthetic")
+    model = MSCLModel("resnet18", stem="cifar", in_channels=3, width=4)
+    f_tr = probe.extract_features(model.target_backbone, train_set, size=16)
+    f_te = probe.extract_features(model.target_backbone, test_set, size=16, mean=train_set.mean, std=train_set.std)
+    assert np.allclose(np.linalg.norm(f_tr, axis=1), 1.0)
+    chance = 1.0 / train_set.num_classes
+    assert probe.logistic_accuracy(f_tr, train_set.labels, f_te, test_set.labels) > chance + 0.3
+    assert probe.torch_linear_probe(f_tr, train_set.labels, f_te, test_set.labels, max_iter=50) > chance + 0.3
+    assert probe.raw_pixel_accuracy(train_set, test_set) > chance + 0.3
+
+
+def test_bad_arguments_give_clear_errors(tmp_path):
+    with pytest.raises(sdata.DatasetError, match="dataset.*fashion-mnist"):
+        train(TrainConfig(dataset="mnist-ish", out=str(tmp_path / "x")))
+    with pytest.raises(sdata.DatasetError, match="dataset-fashion-mnist"):
+        train(TrainConfig(dataset="fashion-mnist", data_root=str(tmp_path / "nowhere"), out=str(tmp_path / "x")))
+    with pytest.raises(ValueError, match="batch_size"):
+        train(_tiny(tmp_path, "big", batch_size=10_000))
+    with pytest.raises(ValueError, match="batch_size"):
+        train(_tiny(tmp_path, "one", batch_size=1))
+    with pytest.raises(ValueError, match="loss"):
+        train(_tiny(tmp_path, "l", loss="softmax"))
+
+
+def test_batch_must_cover_every_rank():
+    from sigref_torch.ssl.train import check_batch
+
+    check_batch(8, 4)
+    with pytest.raises(ValueError, match="world size 4"):
+        check_batch(2, 4)
+    with pytest.raises(ValueError, match="world size 3"):
+        check_batch(8, 3)
+
+
+def test_cli_entry_point_registers_ssl(capsys):
+    from sigref import cli
+
+    assert cli.main(["ssl", "train", "--data", "nonexistent", "--out", "/tmp/never"]) != 0
+    err = capsys.readouterr().err
+    assert "nonexistent" in err

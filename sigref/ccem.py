@@ -137,11 +137,11 @@ def _namespace_of(**named: Any) -> tuple[Any, Any, Any]:
     return xp, dtype, array_api_compat.device(ref)
 
 
-def _check_N(xp: Any, N: Any, minimum: int = 3) -> None:
+def _check_N(xp: Any, N: Any, minimum: int = 3, integer: bool = True) -> None:
     check_finite(xp, "N", N)
     if not bool(xp.all(N >= minimum)):
         raise ValueError(f"N (batch size) must be >= {minimum}, got a value of {float(xp.min(N))}")
-    if not bool(xp.all(N == xp.floor(N))):
+    if integer and not bool(xp.all(N == xp.floor(N))):
         raise ValueError("N (batch size) must be integer-valued, got a non-integer value")
 
 
@@ -370,18 +370,19 @@ def _antipodal_condition(xp: Any, Na: Any, ta: Any, ba: Any) -> Any:
 
 def etf_threshold(N: Any) -> Any:
     """T_etf(N) = ((N-1)/N) log(N-3): at t = b the optimum is the ETF iff t >= T_etf(N).
-    -inf for N = 3 (ETF for every t > 0)."""
+    -inf for N = 3 (ETF for every t > 0). Real N >= 3 are accepted (to draw the curve)."""
     xp, Na = _unary(N, "N")
-    _check_N(xp, Na)
+    _check_N(xp, Na, integer=False)
     big = Na > 3.0
     safe = xp.where(big, Na - 3.0, xp.ones_like(Na))
     return xp.where(big, (Na - 1.0) / Na * xp.log(safe), xp.full_like(Na, -math.inf))
 
 
 def antipodal_threshold(N: Any) -> Any:
-    """T_anti(N) = (1/2) log((N-2)/2): at t = b the optimum is antipodal iff t <= T_anti(N)."""
+    """T_anti(N) = (1/2) log((N-2)/2): at t = b the optimum is antipodal iff t <= T_anti(N).
+    Real N >= 3 are accepted (to draw the curve)."""
     xp, Na = _unary(N, "N")
-    _check_N(xp, Na)
+    _check_N(xp, Na, integer=False)
     return 0.5 * xp.log((Na - 2.0) / 2.0)
 
 

@@ -11,7 +11,7 @@ notebooks' and are compared in bands.
 E1 locked U: (a) fixed t = 200, b = 0; (b) fixed t = 10, b = 0; (c) trainable (t, b); (d) trainable (t, b_rel).
 E2 k = 4 modalities (complete graph, mean over the 6 pairs): the same four variants (bias run from b_0 = -10).
 E3 bias vs relative-bias parameterisation over b_0 in {-10, -5, 0, 5, 10} (RB from b_rel0 = b_0/10).
-E4 fixed b_rel sweep (-1:0.1:1 and linspace(-1, 1, 10)), trainable t: margin vs b_rel (Table 2, Figs. 9-10).
+E4 fixed b_rel sweep -1:0.1:1, trainable t: margin vs b_rel (Table 2, Figs. 9-10).
 E5 the modality-gap check (Thm 3.6) of every E4 result: sign pattern, LP separability, min-norm separator.
 xi = (1/N) sum ||U_i - V_i||^2 - ||mean||^2 is recorded during training (Fig. 19).
 
@@ -150,6 +150,35 @@ def train(X0: np.ndarray, specs: list[RunSpec], *, backend: Backend, steps: int,
         b_star=host(xp.stack(bs)).astype(np.float64),
         seconds=seconds,
     )
+
+
+def save_result(res: TrainResult, path: Path) -> None:
+    """Store a run batch (host arrays and its RunSpecs) so that figures and summary can be redone without training."""
+    np.savez_compressed(
+        path, labels=np.array([s.label for s in res.specs]), params=np.array([s.param for s in res.specs]),
+        t0=np.array([s.t0 for s in res.specs]), b0=np.array([s.b0 for s in res.specs]), loss=res.loss, t=res.t,
+        b_over_t=res.b_over_t, X=res.X, rec_steps=res.rec_steps, xi=res.xi, m_star=res.m_star, b_star=res.b_star,
+        seconds=np.array(res.seconds))
+
+
+def load_result(path: Path) -> TrainResult:
+    with np.load(path, allow_pickle=False) as z:
+        specs = [RunSpec(str(lab), str(par), float(t0), float(b0))
+                 for lab, par, t0, b0 in zip(z["labels"], z["params"], z["t0"], z["b0"])]
+        return TrainResult(specs=specs, loss=z["loss"], t=z["t"], b_over_t=z["b_over_t"], X=z["X"],
+                           rec_steps=z["rec_steps"], xi=z["xi"], m_star=z["m_star"], b_star=z["b_star"],
+                           seconds=float(z["seconds"]))
+
+
+def _cached(outdir: Path, name: str, steps: int, n: int, run: Any) -> Any:
+    """Train (``run()``) or reuse ``outdir/runs/<name>_<steps>x<n>.npz`` from an earlier, interrupted reproduction."""
+    path = outdir / "runs" / f"{name}_{steps}x{n}.npz"
+    if path.exists():
+        return load_result(path)
+    res = run()
+    path.parent.mkdir(exist_ok=True)
+    save_result(res, path)
+    return res
 
 
 # ----------------------------------------------------------------------------------------------
@@ -399,16 +428,21 @@ def run_e3(backend: Backend, steps: int, progress: bool, n: int = N_PAIRS) -> Tr
                  desc="E3 drift")
 
 
-def run_e4(backend: Backend, steps: int, progress: bool, quick: bool, n: int = N_PAIRS) -> tuple[TrainResult, list[int], list[int]]:
-    grid = [-1.0, -0.5, 0.0, 0.5, 0.7, 1.0] if quick else [round(-1 + 0.1 * i, 10) for i in range(21)]
-    lin = [] if quick else [float(v) for v in np.linspace(-1, 1, 10)]
-    values = grid + lin
-    specs = [RunSpec(f"b_rel={v:.3g}", "rel_fixed", 10.0, v) for v in values]
-    res = train(_init(2, len(specs), n, DIM), specs, backend=backend, steps=steps, progress=progress,
-                record_every=max(1, steps // 100), desc="E4 fixed b_rel")
-    grid_idx = list(range(len(grid)))
-    lin_idx = list(range(len(grid), len(values))) or grid_idx
-    return res, grid_idx, lin_idx
+def run_e4(backend: Backend, steps: int, progress: bool, quick: bool, n: int = N_PAIRS) -> TrainResult:
+    grid = E4_QUICK if quick else E4_GRID
+    specs = [RunSpec(f"b_rel={v:.3g}", "rel_fixed", 10.0, v) for v in grid]
+    return train(_init(2, len(specs), n, DIM), specs, backend=backend, steps=steps, progress=progress,
+                 record_every=max(1, steps // 100), desc="E4 fixed b_rel")
+
+
+E4_GRID = [round(-1 + 0.1 * i, 10) for i in range(21)]
+E4_QUICK = [-1.0, -0.5, 0.0, 0.5, 0.7, 1.0]
+
+
+def _e4_indices(res: TrainResult) -> tuple[list[int], list[int]]:
+    """All runs for the table; every other b_rel for the margin-curve figure (Fig. 10 analogue)."""
+    grid_idx = list(range(len(res.specs)))
+    return grid_idx, grid_idx[::2] if len(grid_idx) > 8 else grid_idx
 
 
 def _fmt(v: Any, spec: str = ".4g") -> str:
@@ -429,10 +463,13 @@ def reproduce(outdir: Path, *, quick: bool, backend: Backend, progress: bool) ->
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     steps, n = (200, 40) if quick else (STEPS, N_PAIRS)
-    e1 = run_e1(backend, steps, progress, n)
-    e2 = run_e2(backend, steps, progress, n)
-    e3 = run_e3(backend, steps, progress, n)
-    e4, grid_idx, lin_idx = run_e4(backend, steps, progress, quick, n)
+    # trained batches are kept in outdir/runs/*.npz: an interrupted reproduction resumes, and figures
+    # and summary can be redone without training (delete the folder to retrain)
+    e1 = _cached(outdir, "e1", steps, n, lambda: run_e1(backend, steps, progress, n))
+    e4 = _cached(outdir, "e4", steps, n, lambda: run_e4(backend, steps, progress, quick, n))
+    e3 = _cached(outdir, "e3", steps, n, lambda: run_e3(backend, steps, progress, n))
+    e2 = _cached(outdir, "e2", steps, n, lambda: run_e2(backend, steps, progress, n))
+    grid_idx, lin_idx = _e4_indices(e4)
 
     r1, r2, r3, r4 = final_rows(e1), final_rows(e2), final_rows(e3), final_rows(e4)
     r5 = gap_rows(e4)

@@ -67,6 +67,7 @@ def _add_train(sub) -> None:
     g.add_argument("--amp", default=d.amp, choices=list(AMP_MODES), help="auto: fp16 autocast on CUDA, off on CPU")
     g.add_argument("--device", default=None, help="default: cuda if available, else cpu")
     g.add_argument("--seed", type=int, default=d.seed)
+    g.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     g = p.add_argument_group("output")
     g.add_argument("--out", default=d.out, help="run directory (config.json, metrics.jsonl, checkpoint.pt, encoder.pt)")
     g.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
@@ -169,12 +170,44 @@ def _cmd_probe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_bench(sub) -> None:
+    p = sub.add_parser("bench", help="SCL vs MSCL vs filtering, several seeds and initial temperatures, with baselines",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--out", default="reference_results/ssl")
+    p.add_argument("--runs-dir", default=None, help="where run directories (checkpoints) go; default OUT/runs")
+    p.add_argument("--data", dest="dataset", default="fashion-mnist")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--budget", type=float, default=100.0, help="seconds of training per run")
+    p.add_argument("--steps", type=int, default=None, help="fixed steps per run (default: calibrated from --budget)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--width", type=int, default=16)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--ema", type=float, default=0.99, help="base EMA momentum")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--log-t0", type=float, nargs="+", default=[0.0, 1.6094379124341003], help="initial t' values (log 1, log 5)")
+    p.add_argument("--probe-train", type=int, default=5000)
+    p.add_argument("--probe-test", type=int, default=2000)
+    p.add_argument("--curve-points", type=int, default=4, help="probes per run of the first seed (learning curve)")
+    p.add_argument("--summary-only", action="store_true", help="rewrite the tables/plots from existing results")
+    p.set_defaults(func=_cmd_bench)
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from sigref_torch.ssl.benchmark import run_benchmark, write_summary
+
+    path = write_summary(Path(args.out)) if args.summary_only else run_benchmark(args)
+    print(f"summary in {path}")
+    return 0
+
+
 def register(subparsers) -> None:
     """Entry point of group ``sigref.cli``: adds ``sigref ssl {train, probe}``."""
     p = subparsers.add_parser("ssl", help="self-supervised ResNet training with sigmoid losses (MSCL) and linear probes")
     sub = p.add_subparsers(dest="ssl_command", required=True)
     _add_train(sub)
     _add_probe(sub)
+    _add_bench(sub)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -82,6 +82,7 @@ class TrainConfig:
     amp: str = "auto"
     device: str | None = None
     seed: int = 42
+    threads: int | None = None
     log_every: int = 20
     ckpt_every: int = 500
     probe_every: int | None = None
@@ -254,6 +255,8 @@ def check_batch(batch_size: int, world_size: int) -> None:
 def train(cfg: TrainConfig) -> TrainResult:
     """Run (or resume, with ``cfg.resume``) one training run; returns where it wrote and what it measured."""
     cfg.validate()
+    if cfg.threads:
+        torch.set_num_threads(int(cfg.threads))
     ctx = sdist.init_distributed(cfg.device, timeout_s=cfg.dist_timeout)
     device = ctx.device
     out = Path(cfg.out)

@@ -87,8 +87,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in fields})
     res = train(cfg)
-    print(f"trained {res.steps} steps in {res.seconds:.1f} s ({res.images_per_second:.1f} images/s); "
-          f"checkpoint and encoder in {res.out}")
+    if res.is_main:
+        print(f"trained {res.steps} steps in {res.seconds:.1f} s ({res.images_per_second:.1f} images/s); "
+              f"checkpoint and encoder in {res.out}")
     return 0
 
 

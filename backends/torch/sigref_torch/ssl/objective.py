@@ -3,9 +3,11 @@
 For target global views ``k = 1..K`` and online views ``o = 1..M`` (globals first) the objective is the
 mean over the ``K (M - 1)`` pairs ``o != k`` (10 pairs for 2 global + 4 local views) of
 
-    L_ok = (1/N) sum_{i,j} w_ij^gamma ... = sigref.sigmoid_loss(U_o, V_k, t, b, reduction="per_anchor",
-                                                                 gamma, filter_threshold)
-           + alpha * KL_ok (ReLIC invariance term, arXiv 2010.07922, as in the MSCL reference code)
+    L_ok = -(1/N) sum_{i,j} (1 - sigmoid(y_ij z_ij))^gamma log sigmoid(y_ij z_ij)  +  alpha KL_ok,
+    z_ij = t <u_i, v_j> - b,  y_ij = +1 if i = j else -1,
+
+evaluated by ``sigref_torch.sigmoid_loss(U_o, V_k, t, b, reduction="sum", gamma=..., filter_threshold=...) / N``
+(KL_ok: the reference code's ReLIC invariance term, arXiv 2010.07922, via ``sigref_torch.relic_kl``)
 
 with ``U_o``, ``V_k`` the L2-normalised 64-d projections, logit ``t <u, v> - b`` (MSCL/SigLIP bias
 ``beta = -b``), MSCL's confidence penalty ``(1 - sigmoid(y z))^gamma`` and its filtering of negatives

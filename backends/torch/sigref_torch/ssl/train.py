@@ -129,6 +129,7 @@ class TrainResult:
     seconds: float
     images_per_second: float
     final: dict[str, Any] = field(default_factory=dict)
+    is_main: bool = True
 
 
 # ---------------------------------------------------------------------------------------- helpers
@@ -278,7 +279,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     online: torch.nn.Module = model.online
     if ctx.enabled:
         online = torch.nn.parallel.DistributedDataParallel(
-            model.online, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False)
+            model.online, device_ids=[device.index] if device.type == "cuda" else None)
     optimizer = torch.optim.Adam(model.online.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     amp_dtype = _amp_dtype(cfg.amp, device)
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
@@ -377,7 +378,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     if ctx.is_main and stopped_by_budget:
         _append_metrics(out / "metrics.jsonl", {"step": step, "event": "budget", "budget_s": cfg.budget, "elapsed_s": seconds})
     ips = cfg.batch_size * (step - first_step) / max(seconds, 1e-9)
-    return TrainResult(out, step, seconds, ips, last)
+    return TrainResult(out, step, seconds, ips, last, is_main=ctx.is_main)
 
 
 def _to_cpu(state: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import array_api_compat
 
-__all__ = ["log_sigmoid", "logistic_parts", "logsumexp", "sigmoid", "softplus"]
+__all__ = ["log_sigmoid", "logsumexp", "sigmoid", "softplus", "softplus_log_sigmoid"]
 
 
 def softplus(x: Any) -> Any:
@@ -36,27 +36,20 @@ def sigmoid(x: Any) -> Any:
     return xp.exp(log_sigmoid(x))
 
 
-def logistic_parts(x: Any) -> tuple[Any, Any, Any, Any]:
-    """``(softplus(x), log_sigmoid(x), sigmoid(x), sigmoid(-x))`` from one ``exp`` and one ``log1p``.
+def softplus_log_sigmoid(x: Any) -> tuple[Any, Any]:
+    """``(softplus(x), log_sigmoid(x))`` from one ``exp`` and one ``log`` (the loss kernels' hot path).
 
-    With ``e = exp(-|x|)`` in (0, 1]:
-    softplus(x) = max(x, 0) + log1p(e), log_sigmoid(x) = min(x, 0) - log1p(e),
-    sigmoid(x) = [1 if x >= 0 else e] / (1 + e), sigmoid(-x) = [e if x >= 0 else 1] / (1 + e).
-    Each is accurate to a few ulps on both tails (no cancellation), which the sigmoid-loss
-    kernels rely on.
+    With e = exp(-|x|) in (0, 1] and u = 1 + e, log1p(e) = log(u) + (e - (u - 1)) / u to a few ulps
+    (the rounding of u is corrected exactly, so e below eps still counts); then
+    softplus(x) = max(x, 0) + log1p(e) and log_sigmoid(x) = min(x, 0) - log1p(e), with no
+    cancellation on either tail. NumPy's ``log1p`` and ``logaddexp`` are several times slower
+    than ``exp`` and ``log``, which is why this form is used in the kernels.
     """
     xp = array_api_compat.array_namespace(x)
     e = xp.exp(-xp.abs(x))
-    l1p = xp.log1p(e)
-    inv = 1.0 / (1.0 + e)
-    nonneg = x >= 0
-    e_inv = e * inv
-    return (
-        xp.clip(x, min=0.0) + l1p,
-        xp.clip(x, max=0.0) - l1p,
-        xp.where(nonneg, inv, e_inv),
-        xp.where(nonneg, e_inv, inv),
-    )
+    u = 1.0 + e
+    log1p_e = xp.log(u) + (e - (u - 1.0)) / u
+    return xp.clip(x, min=0.0) + log1p_e, xp.clip(x, max=0.0) - log1p_e
 
 
 def logsumexp(x: Any, axis: int, keepdims: bool = False) -> Any:

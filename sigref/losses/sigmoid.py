@@ -35,6 +35,7 @@ label matrix or mask is ever built.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,9 +44,9 @@ import numpy as np
 
 from sigref._arrays import check_finite, check_floating, namespace, param, positive_int
 from sigref.losses._result import LossResult, sum_to_shape
-from sigref.numerics import logistic_parts
+from sigref.numerics import softplus_log_sigmoid
 
-__all__ = ["REDUCTIONS", "relative_bias_loss", "relative_bias_loss_and_grad", "sigmoid_loss", "sigmoid_loss_and_grad"]
+__all__ = ["REDUCTIONS", "register_fused_pair_terms", "relative_bias_loss", "relative_bias_loss_and_grad", "sigmoid_loss", "sigmoid_loss_and_grad"]
 
 REDUCTIONS = ("sum", "per_anchor", "mean")
 
@@ -60,30 +61,52 @@ class _Options:
     chunk_size: int | None
 
 
+#: Fused replacements of :func:`_pair_terms` that backend plugins register for their array
+#: library (``register_fused_pair_terms("torch", fn)``). Same signature and results as the
+#: array-API reference below, which the plugins' tests compare them with.
+FUSED_PAIR_TERMS: dict[str, Callable[..., tuple[Any, Any | None, Any | None]]] = {}
+
+
+def register_fused_pair_terms(library: str, fn: Callable[..., tuple[Any, Any | None, Any | None]]) -> None:
+    """Use ``fn(xp, q, opt, want_grad)`` instead of the array-API :func:`_pair_terms` for arrays
+    of ``library`` (the top-level module name of the array type, e.g. ``"torch"``). ``opt`` has
+    the attributes ``gamma``, ``detach_weight`` and ``log_threshold``."""
+    FUSED_PAIR_TERMS[library] = fn
+
+
 def _pair_terms(xp: Any, q: Any, opt: _Options, want_grad: bool) -> tuple[Any, Any | None, Any | None]:
-    """Elementwise f(q) = w(q) softplus(q), f'(q), and the kept-pair indicator (filtering only)."""
-    sp, ls, sg, sg_neg = logistic_parts(q)
+    """Elementwise f(q) = w(q) softplus(q), f'(q), and the kept-pair indicator (filtering only).
+
+    sigma(q) = exp(log_sigmoid(q)) and sigma(-q) = exp(-softplus(q)) keep full relative accuracy
+    on both tails.
+    """
+    sp, ls = softplus_log_sigmoid(q)
     if opt.log_threshold is not None:
         keep = (opt.gamma * ls) > opt.log_threshold
-        zero = xp.zeros_like(sp)
-        return xp.where(keep, sp, zero), (xp.where(keep, sg, zero) if want_grad else None), keep
+        kept = xp.astype(keep, q.dtype)
+        return sp * kept, (xp.exp(ls) * kept if want_grad else None), keep
     if opt.gamma == 0.0:
-        return sp, (sg if want_grad else None), None
-    w = xp.exp(opt.gamma * ls)
+        return sp, (xp.exp(ls) if want_grad else None), None
+    sg = xp.exp(ls)
+    w = sg if opt.gamma == 1.0 else xp.exp(opt.gamma * ls)
     if not want_grad:
         return w * sp, None, None
     if opt.detach_weight:
         return w * sp, w * sg, None
     # d/dq [sigma(q)^gamma softplus(q)] = sigma(q)^gamma (gamma sigma(-q) softplus(q) + sigma(q))
-    return w * sp, w * (opt.gamma * sg_neg * sp + sg), None
+    return w * sp, w * (opt.gamma * xp.exp(-sp) * sp + sg), None
 
 
 def _positive_terms(xp: Any, zd: Any, opt: _Options, want_grad: bool) -> tuple[Any, Any | None]:
     """f and dL/dz on the positive logits z_ii (q = -z_ii; positives are always kept)."""
     if opt.log_threshold is not None:
         opt = _Options("sum", 0.0, False, None, False, None)
-    f, fp, _ = _pair_terms(xp, -zd, opt, want_grad)
+    f, fp, _ = _pair_terms_for(zd)(xp, -zd, opt, want_grad)
     return f, (-fp if want_grad else None)
+
+
+def _pair_terms_for(x: Any) -> Callable[..., tuple[Any, Any | None, Any | None]]:
+    return FUSED_PAIR_TERMS.get(type(x).__module__.split(".")[0], _pair_terms)
 
 
 def _diagonal_slice(c: int, m: int, r0: int) -> slice:
@@ -95,7 +118,7 @@ def _block(xp: Any, Ub: Any, V: Any, t4: Any, b4: Any, r0: int, scale: float, op
     """Loss contributions of anchor rows r0 .. r0 + c of one block against all of V."""
     S = Ub @ xp.matrix_transpose(V)
     z = t4 * S - b4
-    f, fp, keep = _pair_terms(xp, z, opt, want_grad)
+    f, fp, keep = _pair_terms_for(z)(xp, z, opt, want_grad)
     value = xp.sum(f, axis=(-2, -1))
     out: dict[str, Any] = {}
     c, m = S.shape[-2], S.shape[-1]
@@ -108,14 +131,18 @@ def _block(xp: Any, Ub: Any, V: Any, t4: Any, b4: Any, r0: int, scale: float, op
         value = value + xp.sum(f_pos_d - f_neg_d, axis=-1)
     out["value"] = scale * value
     if want_grad:
-        G = scale * fp
+        # G = dL/dz / scale; the reduction scale is applied to the small results, not to G
+        G = xp.reshape(fp, (*lead, c * m))
         if not opt.negatives_only:
-            flat = xpx.at(xp.reshape(G, (*lead, c * m)), (..., diag)).set(scale * g_pos_d)
-            G = xp.reshape(flat, (*lead, c, m))
-        out["U"] = t4 * (G @ V)
-        out["V"] = t4 * (xp.matrix_transpose(G) @ Ub)
-        out["GS"] = xp.sum(G * S, axis=(-2, -1))
-        out["G"] = xp.sum(G, axis=(-2, -1))
+            G = xpx.at(G, (..., diag)).set(g_pos_d)
+        out["G"] = scale * xp.sum(G, axis=-1)
+        G = xp.reshape(G, (*lead, c, m))
+        GV = G @ V
+        # sum_ij G_ij <u_i, v_j> = sum_i <u_i, (G V)_i>: no second pass over the block
+        out["GS"] = scale * xp.sum(xp.vecdot(Ub, GV), axis=-1)
+        ts = t4 * scale
+        out["U"] = ts * GV
+        out["V"] = ts * (xp.matrix_transpose(G) @ Ub)
     if want_diag:
         out |= _block_diagnostics(xp, S, z, keep, diag, opt)
     return out

@@ -407,3 +407,33 @@ def test_property_finite_and_chunked_equals_dense(n, d, batch, t, b, gamma, filt
         assert np.all(np.isfinite(a)), key
         scale = float(np.max(np.abs(a))) if np.size(a) else 0.0
         np.testing.assert_allclose(c, a, rtol=rtol, atol=rtol * scale, err_msg=key)
+
+
+def test_kernels_need_no_data_dependent_shapes_or_boolean_indexing():
+    """The loss family runs under array-api-strict's strictest flags (portable to lazy/jit backends)."""
+    strict = pytest.importorskip("array_api_strict")
+    U = strict.asarray(uniform_sphere(61, (2, 6, 3)))
+    V = strict.asarray(uniform_sphere(62, (2, 6, 3)))
+    with strict.ArrayAPIStrictFlags(boolean_indexing=False, data_dependent_shapes=False):
+        res = losses.sigmoid_loss_and_grad(U, V, 3.0, b_rel=0.1, gamma=1.0, filter_threshold=0.1, chunk_size=4, diagnostics=True)
+        losses.infonce_loss_and_grad(U, V, 0.5)
+        losses.relic_kl_and_grad(U, V, 2.0)
+        losses.multimodal_loss_and_grad(strict.stack([U, V, U]), 2.0, 0.5)
+    want = losses.sigmoid_loss_and_grad(np.asarray(U), np.asarray(V), 3.0, b_rel=0.1, gamma=1.0, filter_threshold=0.1)
+    np.testing.assert_allclose(np.asarray(res.grad["U"]), want.grad["U"], rtol=1e-13)
+
+
+def test_torch_default_dtype_does_not_leak_into_results():
+    """Every array is created with an explicit dtype: torch's global default changes nothing."""
+    torch = pytest.importorskip("torch")
+    U = torch.tensor(uniform_sphere(63, (5, 3)), dtype=torch.float32)
+    previous = torch.get_default_dtype()
+    try:
+        for default in (torch.float64, torch.float32):
+            torch.set_default_dtype(default)
+            res = losses.sigmoid_loss_and_grad(U, U, 2.0, 1.0, chunk_size=2, diagnostics=True)
+            assert res.value.dtype == torch.float32 and res.grad["t"].dtype == torch.float32
+            assert all(v.dtype == torch.float32 for v in res.diagnostics.values())
+            assert losses.infonce_loss(U, U, 1.0).dtype == torch.float32
+    finally:
+        torch.set_default_dtype(previous)

@@ -22,6 +22,15 @@ from sigref_torch.ssl.objective import Objective, ObjectiveConfig, pair_indices
 from sigref_torch.ssl.train import TrainConfig, load_checkpoint, train
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny tensors: one intra-op thread is fastest, and far faster on a shared, busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _reference_objective(online, target, t, b, gamma, threshold=None):
     """Reference code's pairing and loss (spec A.2/A.3): mean over the 10 (target k, online o != k) pairs of
     -(1/n) sum_ij w_ij log sigmoid(Y_ij Z_ij), Z = t <x_o, x_t> + beta with beta = -b, w = (1 - sigmoid(YZ))^gamma."""
@@ -207,6 +216,11 @@ def test_resume_reproduces_uninterrupted_weights_exactly(tmp_path, monkeypatch):
     ref_records = [json.loads(line) for line in (tmp_path / "full" / "metrics.jsonl").read_text().splitlines()]
     assert [r["loss"] for r in records] == [r["loss"] for r in ref_records]
     assert records[-1]["filter_threshold"] == 0.05 and records[0]["filter_threshold"] is None
+
+    from sigref_torch.ssl.cli import probe_run
+
+    res = probe_run(str(resumed.out), train_limit=64, test_limit=32, classifier="both")
+    assert res["step"] == 4 and res["n_train"] == 64 and 0.0 <= res["logistic"] <= 1.0 and 0.0 <= res["torch_linear"] <= 1.0
 
 
 def test_probe_beats_chance_on_synthetic():

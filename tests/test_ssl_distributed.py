@@ -25,6 +25,15 @@ N, D, WORLD = 8, 5, 2
 OPTIONS = [{"gamma": 0.0}, {"gamma": 1.0}, {"gamma": 0.5, "filter_threshold": 0.05}]
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny tensors: one intra-op thread is fastest, and far faster on a shared, busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -54,6 +63,7 @@ def _reference_loss(U, V, t, b, gamma=0.0, filter_threshold=None):
 
 
 def _worker(rank: int, port: int, queue) -> None:
+    torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=WORLD,
                             timeout=datetime.timedelta(seconds=60))
     try:
@@ -144,6 +154,7 @@ def test_two_ranks_objective_with_kl_equals_one_process(two_rank_results, mode):
 
 
 def _dying_worker(rank: int, port: int, queue) -> None:
+    torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=WORLD,
                             timeout=datetime.timedelta(seconds=5))
     if rank == 1:

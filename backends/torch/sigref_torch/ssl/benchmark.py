@@ -61,7 +61,7 @@ def run_benchmark(args) -> Path:
 
     steps = args.steps
     if steps is None:  # calibrate: a short SCL run measures this machine's training throughput
-        res = train(TrainConfig(**base, out=str(Path(args.runs_dir or out / "runs") / "calibration"), steps=6, log_every=6))
+        res = train(TrainConfig(**{**base, "log_every": 6}, out=str(Path(args.runs_dir or out / "runs") / "calibration"), steps=6))
         ips = res.images_per_second
         steps = max(10, int(0.9 * args.budget * ips / args.batch_size))
         (out / "calibration.json").write_text(json.dumps({"images_per_s": ips, "steps": steps}) + "\n")

@@ -78,6 +78,14 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from sigref.constellations.analyze import analyze, format_report, load_pair
+
+    U, V = load_pair(args.U, args.V, normalize=args.normalize)
+    print(format_report(analyze(U, V, t=args.t, b=args.b, b_rel=args.b_rel, backend=_resolve(args))))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from sigref.experiments import EXPERIMENTS
 
@@ -105,6 +113,16 @@ def build_parser() -> argparse.ArgumentParser:
     from sigref import bench
 
     bench.add_parser(sub)
+
+    p = sub.add_parser("analyze", help="margin, relative bias, xi, loss, separability of paired embeddings (arXiv 2509.18552)")
+    p.add_argument("U", help="U.npy: (N, d) embeddings of modality 1 (unit rows)")
+    p.add_argument("V", help="V.npy: (N, d) embeddings of modality 2, row i paired with row i of U")
+    p.add_argument("--t", type=float, default=None, help="inverse temperature for the loss (logits t<u,v> - b)")
+    p.add_argument("--b", type=float, default=None, help="bias b (paper convention; SigLIP's bias is -b)")
+    p.add_argument("--b-rel", type=float, default=None, help="relative bias b_rel = b/t (instead of --b)")
+    p.add_argument("--normalize", action="store_true", help="scale rows to unit norm instead of rejecting them")
+    _backend_args(p)
+    p.set_defaults(func=cmd_analyze)
 
     for ep in importlib.metadata.entry_points(group=CLI_ENTRY_POINT_GROUP):
         ep.load()(sub)

@@ -263,7 +263,7 @@ def _loss_figure(res: TrainResult, title: str, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 4))
     steps = np.arange(1, res.loss.shape[0] + 1)
     for r, spec in enumerate(res.specs):
-        ax.plot(steps, np.maximum(res.loss[:, r], 1e-300), label=spec.label, lw=1)
+        ax.plot(steps, np.maximum(res.loss[:, r], 1e-16), label=spec.label, lw=1)
     ax.set_yscale("log")
     ax.set_xlabel("Adam step")
     ax.set_ylabel("loss (N^2-mean)")
@@ -283,9 +283,12 @@ def _hist_figure(res: TrainResult, title: str, path: Path) -> None:
         S = res.X[0, r] @ res.X[1, r].T
         ax = axes[0, r]
         bins = np.linspace(-1, 1, 81)
-        ax.hist(S[~np.eye(n, dtype=bool)], bins=bins, density=True, color="tab:red", alpha=0.6, label="non-matching")
-        ax.hist(np.diag(S), bins=bins, density=True, color="tab:blue", alpha=0.6, label="matching")
+        for values, color, label in ((S[~np.eye(n, dtype=bool)], "tab:red", "non-matching"),
+                                     (np.diag(S), "tab:blue", "matching")):
+            dens, _ = np.histogram(values, bins=bins, density=True)
+            ax.stairs(np.maximum(dens, 1e-3), bins, fill=True, color=color, alpha=0.6, label=label)
         ax.set_yscale("log")
+        ax.set_ylim(1e-3, None)
         ax.set_title(spec.label, fontsize=8)
         ax.set_xlabel("<U_i, V_j>")
     axes[0, 0].legend(fontsize=7)
@@ -306,7 +309,7 @@ def _e3_figure(res: TrainResult, b0s: list[float], path: Path) -> None:
         ls = "-" if spec.param == "rel" else "--"
         axes[0].plot(steps, res.t[:, r], ls, color=c, lw=1)
         axes[1].plot(steps, res.b_over_t[:, r], ls, color=c, lw=1, label=spec.label)
-        axes[2].plot(steps, np.maximum(res.loss[:, r], 1e-300), ls, color=c, lw=1)
+        axes[2].plot(steps, np.maximum(res.loss[:, r], 1e-16), ls, color=c, lw=1)
     axes[0].set_ylabel("t")
     axes[1].set_ylabel("b / t")
     axes[2].set_ylabel("loss")

@@ -16,6 +16,11 @@ E5 the modality-gap check (Thm 3.6) of every E4 result: sign pattern, LP separab
 xi = (1/N) sum ||U_i - V_i||^2 - ||mean||^2 is recorded during training (Fig. 19).
 
 Runs of one experiment are trained together as one batched computation (leading run axis).
+Embedding gradients are projected on the tangent space of the sphere, g - <g, x> x, before the Adam
+step: the Riemannian gradient, which is what differentiating through a row normalisation gives at
+unit rows. With the raw Euclidean gradient, Adam's per-coordinate scaling of its large radial part
+stalls the locked-U fixed t = 10 run at loss 1.105 instead of the optimum 0.8906 for our U (checked
+column by column with BFGS); with the tangent gradient Adam reaches 0.8906.
 Gradients are the analytic ones of :func:`sigref.losses.multimodal_loss_and_grad`; the
 parameterisation (fixed, bias, relative bias, frozen b_rel) is applied by the chain rule
 b = t b_rel: dL/db_rel = t dL/db, dL/dlog t |_{b_rel} = dL/dlog t |_b + b dL/db.
@@ -123,8 +128,10 @@ def train(X0: np.ndarray, specs: list[RunSpec], *, backend: Backend, steps: int,
         b = xp.where(rel, t * params["theta"], params["theta"])
         res = multimodal_loss_and_grad(X, t, b, reduction="mean", edge_reduction="mean")
         g_b = res.grad["b"]
+        gX = res.grad["X"][locked:, ...]
+        free = params["X"]
         grads = {
-            "X": res.grad["X"][locked:, ...],
+            "X": gX - xp.sum(gX * free, axis=-1, keepdims=True) * free,  # tangent (Riemannian) gradient
             "log_t": (res.grad["log_t"] + xp.where(rel, b * g_b, zero)) * mask_t,
             "theta": xp.where(rel, t * g_b, g_b) * mask_b,
         }

@@ -2,7 +2,7 @@
 
 Views follow the MSCL reference (Basara's poster and code; SwAV multi-crop, arXiv 2006.09882):
 ``num_global`` crops of side ``S`` with area scale in [0.1, 1] and ``num_local`` crops of side
-``int(3 S / 7)`` with scale in [0.05, 1]; each view then gets a horizontal flip (p 0.5), colour
+``round(3 S / 7)`` with scale in [0.05, 1]; each view then gets a horizontal flip (p 0.5), colour
 jitter (brightness, contrast, saturation 0.8, hue 0.2, applied with p 0.8 in a random order), grayscale
 (p 0.2), Gaussian blur (kernel ``odd(int(0.1 S))``, sigma ~ U(0.1, 2), p ``blur_p``) and, on global
 views only, solarisation (threshold 0.5, p 0.2); finally per-channel normalisation.
@@ -24,9 +24,9 @@ __all__ = ["MultiCropConfig", "MultiCrop", "inference_transform", "view_sizes"]
 
 
 def view_sizes(image_size: int) -> tuple[int, int]:
-    """(global, local) crop sides: 96/41 for STL10, 32/14 for 28-32 px data, ``S``/``int(3S/7)`` in general."""
+    """(global, local) crop sides: 96/41 for STL10, 32/14 for 28-32 px data, ``S``/``round(3S/7)`` in general."""
     global_size = 32 if 28 <= image_size <= 32 else image_size
-    return global_size, max(int(3 * global_size / 7), 4)
+    return global_size, max(round(3 * global_size / 7), 4)
 
 
 @dataclass(frozen=True)

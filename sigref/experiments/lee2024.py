@@ -57,8 +57,10 @@ SIGLIP_T = SIGLIP_B = 10.0  # SigLIP init (t' = 10, bias = -10) in the paper's c
 class Grid:
     """Grid and optimiser settings (the paper states none of them; see spec section 4.3).
 
-    Fig. 2 / InfoNCE: u, v ~ N(0, I_d) row-normalised (one draw per (N, d), shared by every t), plain gradient steps with ``lr_sum`` on the *summed* loss (= lr_sum * N on the per-anchor
-    loss SigLIP and Lee's code use), rows projected back to the sphere after every step.
+    Fig. 2 / InfoNCE: u, v ~ N(0, I_d) row-normalised (one draw per (N, d), shared by every t),
+    plain gradient steps with ``lr_sum * min(1, 2/t)`` on the *summed* sigmoid loss (= N times
+    that on the per-anchor loss SigLIP and Lee's code use), rows projected back to the sphere after
+    every step; InfoNCE uses ``lr_sum * N * tau`` on its (per-anchor) loss.
     Fig. 3: PyTorch-default initialisation, SGD with ``lr_mlp`` on the per-anchor loss.
     """
 
@@ -101,9 +103,9 @@ def free_embeddings(N: int, ts: Any, dims: tuple[int, ...], *, steps: int, backe
     State: U, V of shape (len(dims), len(ts), N, max(dims)); panel k uses only its first dims[k]
     coordinates (the rest are zero and stay zero). Each step: U <- P(U - lr grad_U L), same for V,
     with P the row-wise projection to the sphere and grad from ``sigmoid_loss_and_grad``
-    (``loss="sigmoid"``, logits t u.v - t, summed reduction) or ``infonce_loss_and_grad``
-    (``loss="infonce"``, temperature tau = t, with lr scaled by N tau: the gradient of the summed,
-    tau-scaled loss, whose size does not depend on tau).
+    (``loss="sigmoid"``, logits t u.v - t, summed reduction, lr = lr_sum min(1, 2/t)) or
+    ``infonce_loss_and_grad`` (``loss="infonce"``, temperature tau = t, lr = lr_sum N tau: the
+    summed, tau-scaled loss, whose gradient size does not depend on tau).
     Returns host arrays of shape (len(dims), len(ts)): s, mean_cos, neg_mean, neg_std, loss (the
     per-anchor sigmoid loss / the InfoNCE loss) and the final U, V.
     """
@@ -124,10 +126,13 @@ def free_embeddings(N: int, ts: Any, dims: tuple[int, ...], *, steps: int, backe
     U = backend.asarray(np.broadcast_to(host[0], shape).copy())
     V = backend.asarray(np.broadcast_to(host[1], shape).copy())
     t = backend.asarray(ts.reshape(1, -1))
+    # the loss's curvature grows like t^2: above t = 2 the step shrinks like 1/t (a constant step
+    # oscillates for d = 2, N = 5 at t > 4.5)
+    lr_t = backend.asarray((lr_sum * np.minimum(1.0, 2.0 / ts)).reshape(1, -1, 1, 1))
     for _ in range(steps):
         if loss == "sigmoid":
             g = sigmoid_loss_and_grad(U, V, t, t, reduction="sum").grad
-            lr = lr_sum
+            lr = lr_t
         else:
             g = infonce_loss_and_grad(U, V, t).grad
             lr = lr_sum * N * t[..., None, None]
@@ -255,12 +260,19 @@ def _near_threshold(N: np.ndarray, t: np.ndarray, width: float) -> np.ndarray:
 
 
 def _heatmap(ax: Any, Ns: np.ndarray, ts: np.ndarray, Z: np.ndarray, title: str, *, vmin: float = 0.0,
-             vmax: float = 1.0, cmap: str = "viridis", curves: bool = True) -> Any:
+             vmax: float = 1.0, cmap: str = "viridis", curves: bool = True, log: bool = False) -> Any:
     def edges(x: np.ndarray) -> np.ndarray:
         mid = (x[1:] + x[:-1]) / 2
         return np.concatenate([[x[0] - (mid[0] - x[0])], mid, [x[-1] + (x[-1] - mid[-1])]])
 
-    im = ax.pcolormesh(edges(Ns.astype(float)), edges(ts), Z.T, vmin=vmin, vmax=vmax, cmap=cmap, shading="flat")
+    if log:
+        from matplotlib.colors import LogNorm
+
+        scale = {"norm": LogNorm(vmin=vmin, vmax=vmax)}
+        Z = np.clip(Z, vmin, vmax)
+    else:
+        scale = {"vmin": vmin, "vmax": vmax}
+    im = ax.pcolormesh(edges(Ns.astype(float)), edges(ts), Z.T, cmap=cmap, shading="flat", **scale)
     if curves:
         n = np.linspace(max(4.0, Ns.min()), Ns.max(), 400)
         ax.plot(n, ccem.etf_threshold(n), color="tab:blue", lw=1.6, label="t = (N-1)/N log(N-3)  (ETF above)")
@@ -286,8 +298,8 @@ def _plot_fig2(path: Path, Ns: np.ndarray, ts: np.ndarray, S: dict[str, np.ndarr
         im = _heatmap(axes[row, 1], Ns, ts, S_star, "theory (CCEM, d >= N): s*(N, t)")
         fig.colorbar(im, ax=axes[row, 1])
         diff = np.abs(S[panel] - S_star)
-        im = _heatmap(axes[row, 2], Ns, ts, diff, f"|s - s*|, {panel} (max {diff.max():.2e})", vmax=max(diff.max(), 1e-12),
-                      cmap="magma")
+        im = _heatmap(axes[row, 2], Ns, ts, diff, f"|s - s*|, {panel} (max {diff.max():.2e}; log scale)", vmin=1e-8,
+                      vmax=1.0, cmap="magma", log=True)
         fig.colorbar(im, ax=axes[row, 2])
     axes[0, 0].legend(loc="lower right", fontsize=7)
     fig.suptitle("Lee, Chang & Sohn 2024, Fig. 2: sigmoid loss with t = b, embeddings optimised directly")
@@ -350,8 +362,8 @@ def _plot_phase(path: Path, Ns: np.ndarray, ts: np.ndarray, S: np.ndarray, leave
             label="SigLIP init t = b = 10 at batch 32k")
     if math.isfinite(leave_etf) and leave_etf <= Ns.max():
         ax.axvline(leave_etf, color="white", ls=":", lw=1)
-        ax.annotate(f"t = b = 10 leaves the ETF at N = {int(leave_etf)}", (leave_etf, SIGLIP_T), xytext=(6, 8),
-                    textcoords="offset points", color="white", fontsize=8)
+        ax.annotate(f"t = b = 10 leaves the ETF at N = {int(leave_etf):,}", (leave_etf, SIGLIP_T), xytext=(-8, 10),
+                    textcoords="offset points", color="black", fontsize=8, ha="right")
     ax.set_xscale("log")
     ax.set_xlim(Ns.min(), Ns.max())
     ax.set_ylim(ts.min(), ts.max())
@@ -495,8 +507,8 @@ def _summary(grid: Grid, quick: bool, backend: Backend, Ns: np.ndarray, ts: np.n
         f"Backend `{backend.name}` ({backend.dtype_name}); {'QUICK grid (smoke test)' if quick else 'full grid'}: "
         f"N in {int(Ns.min())}..{int(Ns.max())} ({len(Ns)} values), t = b in [{ts.min():g}, {ts.max():g}] ({len(ts)} values).",
         f"Fig. 2 / InfoNCE: u, v ~ N(0, I) row-normalised (seed {grid.seed}), projected gradient descent with lr "
-        f"{grid.lr_sum} on the summed loss (lr {grid.lr_sum} N on the per-anchor loss), {grid.steps_free} steps "
-        f"(InfoNCE {grid.steps_infonce}). Fig. 3: SGD lr {grid.lr_mlp} on the per-anchor loss, {grid.steps_mlp} steps, "
+        f"{grid.lr_sum} min(1, 2/t) on the summed sigmoid loss (N times that on the per-anchor loss), {grid.steps_free} "
+        f"steps; InfoNCE lr {grid.lr_sum} N tau on its per-anchor loss, {grid.steps_infonce} steps. Fig. 3: SGD lr {grid.lr_mlp} on the per-anchor loss, {grid.steps_mlp} steps, "
         "PyTorch-default init, analytic backprop (no autograd).",
         "",
         "## Fig. 2: free embeddings vs the CCEM optimum",
@@ -513,7 +525,12 @@ def _summary(grid: Grid, quick: bool, backend: Backend, Ns: np.ndarray, ts: np.n
         "bound for every d (Theorem 1); it is attained for d >= N, so (L - L*)/L* >= 0 up to rounding is a check, and "
         "for d = N the gap measures how far PGD is from the optimum. For d = N/2 (outside the theory) the antipodal "
         "regime is reproduced exactly but interior/ETF optima are not attainable, so s only tracks s* roughly.",
-        f"Wall time of the Fig. 2 grid (both panels): {timings['fig2']:.1f} s.",
+        f"Largest abs(s - s*) for d = N at N = {int(NN.ravel()[d_full.argmax()])}, t = {TT.ravel()[d_full.argmax()]:.3g} "
+        f"(T_anti = {float(ccem.antipodal_threshold(NN.ravel()[d_full.argmax()])):.3g}, "
+        f"T_etf = {float(ccem.etf_threshold(NN.ravel()[d_full.argmax()])):.3g}): near a threshold F is flat and PGD is "
+        "slowest; elsewhere PGD reaches the CCEM optimum.",
+        f"Wall time of the Fig. 2 grid (both panels, {len(Ns)} x {len(ts)} x 2 runs of {grid.steps_free} steps): "
+        f"{timings['fig2']:.1f} s.",
         "",
         "## InfoNCE counterpart (d = N, tau = t)",
         "",
@@ -531,11 +548,13 @@ def _summary(grid: Grid, quick: bool, backend: Backend, Ns: np.ndarray, ts: np.n
         "The encoder ends in a ReLU, so every embedding lies in the non-negative orthant and every cosine is >= 0: "
         "the antipodal optimum (a = c = -1) and even the ETF's negative similarity -1/(N-1) are unreachable, and the "
         "caption's s can never go below 1/2. In the orthant with d >= N the constrained optimum is u_i = v_i = e_i "
-        "(a = 1, c = 0) for every t, because F decreases in a and increases in c; what the low-t region shows is the "
-        "dynamics: the N - 1 negatives per anchor push all cosines towards 0 much harder than the single positive "
-        "pulls a up, so the raw mean cosine falls towards 0 at small t (the orthant's stand-in for the antipodal "
-        "collapse) and rises towards 1 at large t. The raw mean cosine therefore reproduces the notebook's picture; "
-        f"the caption's s compresses it into [1/2, 1]. Wall time {timings['fig3']:.1f} s.",
+        "(a = 1, c = 0) for every t, because F decreases in a and increases in c, so the low-t region is not a phase of "
+        "the constrained optimum. We read it as dynamics: at t = b the N - 1 negatives per anchor push the cosines "
+        "towards 0 with total force about (N-1) t/2 against t/2 for the single positive, and with small t the "
+        "network cannot separate them within the step budget, so the raw mean cosine falls towards 0 at small t (the "
+        "orthant's stand-in for the antipodal collapse) and rises towards 1 at large t. The raw mean cosine "
+        "reproduces the released notebook's picture; the caption's s compresses the same runs into [1/2, 1]. "
+        f"Wall time {timings['fig3']:.1f} s.",
         "",
         "## Phase diagram and SigLIP's initialisation",
         "",

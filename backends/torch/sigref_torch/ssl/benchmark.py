@@ -57,6 +57,7 @@ def run_benchmark(args) -> Path:
             f_tr = probe.extract_features(model.target_backbone, train_set, size=size)
             f_te = probe.extract_features(model.target_backbone, test_set, size=size, mean=train_set.mean, std=train_set.std)
             baselines["random_init"].append(probe.logistic_accuracy(f_tr, train_set.labels, f_te, test_set.labels))
+        baselines["seeds"] = list(args.seeds)
         baselines_path.write_text(json.dumps(baselines, indent=2) + "\n")
 
     steps = args.steps
@@ -137,6 +138,8 @@ def write_summary(out: Path, args=None) -> Path:
             pts = []
             if metrics.is_file():
                 pts = [(m["step"], m["probe_accuracy"]) for m in map(json.loads, metrics.read_text().splitlines()) if "probe_accuracy" in m]
+            if first["seed"] in baselines.get("seeds", []):  # step 0: the same initial encoder, probed as a baseline
+                pts.append((0, baselines["random_init"][baselines["seeds"].index(first["seed"])]))
             pts = sorted(set(pts))
             for s, a in pts:
                 curve_rows.append(f"{log_t0},{name},{first['seed']},{s},{a}")

@@ -328,8 +328,9 @@ def train(cfg: TrainConfig) -> TrainResult:
     bar = progress(total=total, desc="ssl train", enabled=cfg.progress and ctx.is_main)
     bar.update(step)
     stopped_by_budget = False
+    probe_seconds = 0.0  # evaluation time does not count against --budget
     while step < total:
-        if cfg.budget is not None and _over_budget(time.perf_counter() - start, cfg.budget, ctx):
+        if cfg.budget is not None and _over_budget(time.perf_counter() - start - probe_seconds, cfg.budget, ctx):
             stopped_by_budget = True
             break
         index = order.indices(step)
@@ -367,11 +368,13 @@ def train(cfg: TrainConfig) -> TrainResult:
             if ctx.is_main:
                 _append_metrics(out / "metrics.jsonl", last)
         if cfg.probe_every and step % cfg.probe_every == 0 and step < total:
+            t_probe = time.perf_counter()
             _probe_and_log(model, probe_data, crops, dataset, device, out, step, ctx)
+            probe_seconds += time.perf_counter() - t_probe
         if step % cfg.ckpt_every == 0 and step < total:
             checkpoint()
     bar.close()
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - start - probe_seconds
     checkpoint()
     if cfg.probe_every:
         _probe_and_log(model, probe_data, crops, dataset, device, out, step, ctx)

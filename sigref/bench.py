@@ -71,11 +71,15 @@ from sigref.sampling import rng_from, uniform_sphere
 
 __all__ = [
     "BACKEND_KEYS",
-    "DEFAULT_IMPLS",
+    "BenchOptions",
     "Measurement",
     "Unavailable",
+    "find_measurement",
+    "floor_products",
     "format_markdown",
+    "load_plugins",
     "naive_loss_and_grad",
+    "quick_options",
     "register",
     "register_info",
     "register_memory_probe",
@@ -90,8 +94,8 @@ DEFAULT_NS = (1024, 4096, 8192, 16384)
 DEFAULT_DS = (64, 768)
 DEFAULT_DTYPES = ("float32", "float64")
 QUICK_NS = (96,)
-DEFAULT_CHUNK = 1024
 QUICK_DS = (16,)
+DEFAULT_CHUNK = 1024
 
 # SigLIP's initialisation in the papers' convention z = t <u, v> - b (open_clip: logit_bias = -b).
 T_INIT = 10.0
@@ -551,12 +555,16 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
 
         memory = spec.get("memory", True)
         out = None
+        call_s = 0.0
         for _ in range(spec["warmup"]):
             out = None
+            t0 = time.perf_counter()
             out = fn()
             backend.synchronize()
+            call_s = time.perf_counter() - t0
         traced = None
-        if memory and library == "numpy":
+        # Skipped for calls longer than a tenth of the budget (the resident-set probe still runs).
+        if memory and library == "numpy" and call_s <= 0.1 * spec["budget_s"]:
             # One extra untimed call under tracemalloc (after the warm-up, so lazy imports and
             # caches of the first call are not counted); it sees NumPy's data buffers.
             out = None
@@ -595,6 +603,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
             "peak_bytes": peak,
             "memory_method": method or "n/a (no probe for this device)",
             "peak_traced_bytes": traced,
+            "warmup_s": call_s if spec["warmup"] else None,
             **checks,
         }
     except Unavailable as exc:
@@ -878,11 +887,15 @@ def run_bench(options: BenchOptions | None = None, *, out: str | Path | None = N
 
     options = options or BenchOptions()
     started = _load()
+    clock = time.perf_counter()
     specs, skipped, missing = plan(options)
     results: list[dict[str, Any]] = list(skipped)
     batches = _batches(specs, options.isolate)
     bar = progress(batches, total=len(batches), desc="sigref bench", enabled=options.progress)
     for batch in bar:
+        if options.progress and len(batch) == 1:
+            s0 = batch[0]
+            bar.set_postfix_str(f"{s0['impl']} {s0['backend']} {s0['dtype']} N={s0['N']} d={s0['d']}")
         if options.isolate == "none":
             results.extend(measure(s) for s in batch)
         else:
@@ -898,6 +911,7 @@ def run_bench(options: BenchOptions | None = None, *, out: str | Path | None = N
         "quick": options.quick,
         "host": _host(),
         "load": {"before": started, "after": _load()},
+        "elapsed_s": round(time.perf_counter() - clock, 1),
         "options": {k: v for k, v in asdict(options).items() if k != "progress"},
         "unavailable_backends": missing,
         "plugin_errors": dict(_PLUGIN_ERRORS),
@@ -962,7 +976,7 @@ def format_markdown(report: dict[str, Any]) -> str:
         lines.append(f"- {name}: " + ", ".join(f"{k} {v}" for k, v in host[name].items()))
     lines += [
         f"- load before: {_load_text(report['load']['before'])}",
-        f"- load after: {_load_text(report['load']['after'])}",
+        f"- load after: {_load_text(report['load']['after'])}; whole run {report.get('elapsed_s', 0):,.0f} s",
         f"- inputs: unit rows U, V = normalise(U + noise), t = {T_INIT:g}, b = {B_INIT:g} (z = t<u,v> - b); "
         f"MSCL gamma = {opts['gamma']:g}, filter_threshold = {opts['filter_threshold']:g}; "
         f"chunk_size = {opts['chunk_size']}",

@@ -7,8 +7,6 @@ import importlib
 import importlib.util
 import json
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -132,7 +130,7 @@ def _expected_rows(libraries: dict[str, str]) -> set[tuple]:
 def quick_report(tmp_path_factory):
     pytest.importorskip("torch")
     out = tmp_path_factory.mktemp("bench")
-    report = bench.run_bench(bench.quick_options(backends=["numpy", "torch"], isolate="none"), out=out)
+    report = bench.run_bench(bench.quick_options(backends=["numpy", "torch"], isolate="none", solvers=False), out=out)
     return report, out
 
 
@@ -166,7 +164,8 @@ def test_quick_report_has_every_row_and_consistent_ratios(quick_report) -> None:
             assert r["ratio_sigref"] == pytest.approx(r["time_s"] / by[("sigref", backend, dtype)]["time_s"])
         assert isinstance(r["peak_bytes"], int) and r["peak_bytes"] >= 0
         assert r["memory_method"] == "rss-hwm"
-        assert (r["peak_traced_bytes"] is not None) == (backend == "numpy")
+        cheap = r["warmup_s"] <= 0.1 * report["options"]["budget_s"]
+        assert (r["peak_traced_bytes"] is not None) == (backend == "numpy" and cheap)
 
 
 def test_quick_rows_compute_the_loss_they_claim(quick_report) -> None:
@@ -204,13 +203,7 @@ def test_quick_report_files_and_header(quick_report) -> None:
     ok = [r for r in report["results"] if r["status"] == "ok" and r["kind"] != "solver"]
     table = [line for line in md.splitlines() if line.startswith(("| numpy |", "| torch |"))]
     assert len(table) == len(ok) + 4  # every row once, plus one headline row per backend x dtype
-    solvers = {r["impl"]: r for r in report["results"] if r["kind"] == "solver"}
-    assert set(solvers) == {"ccem", "bangachev_e1"}
-    assert (solvers["ccem"]["status"] == "ok") == _module_has("sigref.ccem", "delta_star")
-    assert (solvers["bangachev_e1"]["status"] == "ok") == _module_has(
-        "sigref.experiments.bangachev2025", "run_e1")
-    for r in solvers.values():
-        assert r["status"] == "ok" or r["reason"]
+    assert not [r for r in report["results"] if r["kind"] == "solver"]  # solvers=False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,7 +214,7 @@ def test_memory_probes_see_the_floor_matrix() -> None:
     """The floor materialises one N x N float64 matrix (8 MiB at N = 1024); both probes must see it."""
     n = 1024
     spec = {"impl": "floor", "kind": "floor", "backend": "numpy", "dtype": "float64", "N": n, "d": 4, "warmup": 1,
-            "repeats": 1, "budget_s": 1.0, "seed": 0, "options": {}}
+            "repeats": 1, "budget_s": 100.0, "seed": 0, "options": {}}
     [r] = bench._run_worker([spec], timeout_s=120)
     assert r["status"] == "ok", r
     size = n * n * 8
@@ -270,10 +263,13 @@ def test_cli_quick_numpy(tmp_path, capsys) -> None:
         if bench.find_measurement(i, "numpy") and bench.find_measurement(i, "numpy").kind != "solver"
         for dt in bench.DEFAULT_DTYPES}
     assert all(r["malloc"] for r in rows if r["status"] == "ok")  # measured in a worker process
+    solvers = {r["impl"]: r for r in report["results"] if r["kind"] == "solver"}
+    assert set(solvers) == {"ccem", "bangachev_e1"}
+    assert (solvers["ccem"]["status"] == "ok") == _module_has("sigref.ccem", "delta_star")
+    assert (solvers["bangachev_e1"]["status"] == "ok") == _module_has(
+        "sigref.experiments.bangachev2025", "run_e1")
+    for r in solvers.values():
+        assert (r["status"] == "ok" and r["time_s"] > 0) or r["reason"]
+    assert "## Solvers" in printed
     assert "| numpy | float64 | 96 | 16 | floor |" in printed
     assert (tmp_path / "bench.md").read_text().strip() in printed
-
-
-def test_module_entry_point_help() -> None:
-    proc = subprocess.run([sys.executable, "-m", "sigref.bench", "--help"], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0 and "--quick" in proc.stdout and "--chunk-size" in proc.stdout

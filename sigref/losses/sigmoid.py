@@ -116,13 +116,12 @@ def _diagonal_slice(c: int, m: int, r0: int) -> slice:
 
 def _block(xp: Any, Ub: Any, V: Any, t4: Any, b4: Any, r0: int, scale: float, opt: _Options, want_grad: bool, want_diag: bool) -> dict[str, Any]:
     """Loss contributions of anchor rows r0 .. r0 + c of one block against all of V."""
-    S = Ub @ xp.matrix_transpose(V)
-    z = t4 * S - b4
+    z = (t4 * Ub) @ xp.matrix_transpose(V) - b4  # t scales the c x d rows, not the c x M block
     f, fp, keep = _pair_terms_for(z)(xp, z, opt, want_grad)
     value = xp.sum(f, axis=(-2, -1))
     out: dict[str, Any] = {}
-    c, m = S.shape[-2], S.shape[-1]
-    lead = S.shape[:-2]
+    c, m = z.shape[-2], z.shape[-1]
+    lead = z.shape[:-2]
     diag = _diagonal_slice(c, m, r0)
     if not opt.negatives_only:
         zd = xp.reshape(z, (*lead, c * m))[..., diag]
@@ -144,12 +143,12 @@ def _block(xp: Any, Ub: Any, V: Any, t4: Any, b4: Any, r0: int, scale: float, op
         out["U"] = ts * GV
         out["V"] = ts * (xp.matrix_transpose(G) @ Ub)
     if want_diag:
-        out |= _block_diagnostics(xp, S, z, keep, diag, opt)
+        out |= _block_diagnostics(xp, z, keep, diag, opt)
     return out
 
 
-def _block_diagnostics(xp: Any, S: Any, z: Any, keep: Any, diag: slice, opt: _Options) -> dict[str, Any]:
-    lead, c, m = S.shape[:-2], S.shape[-2], S.shape[-1]
+def _block_diagnostics(xp: Any, z: Any, keep: Any, diag: slice, opt: _Options) -> dict[str, Any]:
+    lead, c, m = z.shape[:-2], z.shape[-2], z.shape[-1]
     inf = math.inf
 
     def off_diagonal(x: Any, fill: float) -> Any:
@@ -162,16 +161,13 @@ def _block_diagnostics(xp: Any, S: Any, z: Any, keep: Any, diag: slice, opt: _Op
         "neg_logit_min": xp.min(off_diagonal(z, inf), axis=(-2, -1)),
         "neg_logit_max": xp.max(off_diagonal(z, -inf), axis=(-2, -1)),
         "neg_logit_sum": xp.sum(off_diagonal(z, 0.0), axis=(-2, -1)),
-        "neg_sim_max": xp.max(off_diagonal(S, -inf), axis=(-2, -1)),
     }
     if not opt.negatives_only:
         zd = xp.reshape(z, (*lead, c * m))[..., diag]
-        sd = xp.reshape(S, (*lead, c * m))[..., diag]
         d |= {
             "pos_logit_min": xp.min(zd, axis=-1),
             "pos_logit_max": xp.max(zd, axis=-1),
             "pos_logit_sum": xp.sum(zd, axis=-1),
-            "pos_sim_min": xp.min(sd, axis=-1),
         }
     if keep is not None:
         kept = xp.astype(off_diagonal(keep, False), z.dtype)
@@ -192,7 +188,7 @@ def _combine(xp: Any, acc: dict[str, Any], part: dict[str, Any]) -> dict[str, An
     return acc
 
 
-def _finish_diagnostics(xp: Any, acc: dict[str, Any], n: int, m: int, opt: _Options) -> dict[str, Any]:
+def _finish_diagnostics(xp: Any, acc: dict[str, Any], n: int, m: int, opt: _Options, t: Any, b: Any) -> dict[str, Any]:
     n_neg = n * m - (0 if opt.negatives_only else n)
     d = {
         "neg_logit_min": acc["neg_logit_min"],
@@ -204,9 +200,10 @@ def _finish_diagnostics(xp: Any, acc: dict[str, Any], n: int, m: int, opt: _Opti
             "pos_logit_min": acc["pos_logit_min"],
             "pos_logit_mean": acc["pos_logit_sum"] / n,
             "pos_logit_max": acc["pos_logit_max"],
-            # arXiv 2509.18552 Sec. 2: margin and optimal relative bias of the batch
-            "margin": (acc["pos_sim_min"] - acc["neg_sim_max"]) / 2,
-            "b_rel_star": (acc["pos_sim_min"] + acc["neg_sim_max"]) / 2,
+            # arXiv 2509.18552 Sec. 2: margin and optimal relative bias of the batch, from the
+            # extreme logits (s = (z + b) / t is increasing in z)
+            "margin": (acc["pos_logit_min"] - acc["neg_logit_max"]) / (2 * t),
+            "b_rel_star": ((acc["pos_logit_min"] + acc["neg_logit_max"]) / 2 + b) / t,
         }
     if "kept_negatives" in acc:
         kept = acc["kept_negatives"] + (0 if opt.negatives_only else n)
@@ -272,7 +269,7 @@ def _evaluate(U: Any, V: Any, t: Any, b: Any, b_rel: Any, want_grad: bool, want_
             grad_u_blocks.append(part.pop("U"))
         acc = _combine(xp, acc, part)
     value = acc.pop("value")
-    diagnostics = _finish_diagnostics(xp, acc, n, m, opt) if want_diag else None
+    diagnostics = _finish_diagnostics(xp, acc, n, m, opt, t4[..., 0, 0], b4[..., 0, 0]) if want_diag else None
     if not want_grad:
         return LossResult(value=value, grad={}, diagnostics=diagnostics)
     dU = grad_u_blocks[0] if len(grad_u_blocks) == 1 else xp.concat(grad_u_blocks, axis=-2)

@@ -505,7 +505,7 @@ def _check_unit_rows(xp: Any, name: str, X: Any) -> None:
         raise ValueError(f"{name} must have shape (..., N, d), got shape {tuple(X.shape)}")
     check_finite(xp, name, X)
     tol = 1000.0 * float(xp.finfo(X.dtype).eps)
-    err = xp.max(xp.abs(xp.linalg.vector_norm(X, axis=-1) - 1.0)) if X.size else 0.0
+    err = xp.max(xp.abs(xp.linalg.vector_norm(X, axis=-1) - 1.0)) if math.prod(X.shape) else 0.0
     if float(err) > tol:
         raise ValueError(f"rows of {name} must have unit norm (to {tol:.1e}); the largest deviation is {float(err):.3e}")
 

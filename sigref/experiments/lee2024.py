@@ -338,7 +338,8 @@ def _plot_infonce(path: Path, Ns: np.ndarray, ts: np.ndarray, S: np.ndarray, gap
     fig.colorbar(_heatmap(axes[0], Ns, ts, S, "InfoNCE, free embeddings, d = N: s", curves=True), ax=axes[0])
     fig.colorbar(_heatmap(axes[1], Ns, ts, gap, f"L - L_ETF (max {gap.max():.1e})", vmin=min(gap.min(), 0.0),
                           vmax=max(gap.max(), 1e-12), cmap="magma", curves=False), ax=axes[1])
-    axes[0].legend(loc="lower right", fontsize=7)
+    axes[0].legend(loc="lower right", fontsize=7, title="sigmoid-loss thresholds", title_fontsize=7)
+    axes[0].set_ylabel("tau")
     axes[1].set_ylabel("tau")
     fig.suptitle("InfoNCE counterpart of Fig. 2 (tau = t): the ETF for every temperature (Corollary 1)")
     fig.savefig(path, dpi=dpi)

@@ -93,7 +93,10 @@ def _rows(name):
 
 
 def test_committed_full_run_e1_bands():
-    """Spec §6 bands for the 10k-step locked-U runs (the full run is too slow for the suite; its CSV is committed)."""
+    """Spec §6 bands for the 10k-step locked-U runs (the full run is too slow for the suite; its CSV is committed).
+
+    The bias-run margin and the fixed t = 10 floor depend on the random U (NumPy seed here, torch seed in the
+    notebooks): the floor is checked against its own independent optimum instead of the notebook's 0.8238."""
     rows = _rows("e1_locked.csv")
     rel = rows["trainable (t, b_rel)"]
     assert float(rel["b_over_t"]) == pytest.approx(0.75, abs=0.02)
@@ -101,8 +104,13 @@ def test_committed_full_run_e1_bands():
     assert float(rel["loss_mean"]) < 1e-4
     bias = rows["trainable (t, b)"]
     assert float(bias["b_over_t"]) == pytest.approx(0.70, abs=0.03)
-    assert float(bias["m_star"]) == pytest.approx(0.12, abs=0.015)
-    assert float(rows["fixed t=10, b=0"]["loss_mean"]) == pytest.approx(0.82, abs=0.03)
+    assert float(bias["m_star"]) == pytest.approx(0.12, abs=0.02)
+    assert 1e-5 < float(bias["loss_mean"]) < 1e-2
+    assert float(rel["m_star"]) > float(bias["m_star"])  # the relative-bias parameterisation ends with the larger margin
+    fixed = float(rows["fixed t=10, b=0"]["loss_mean"])
+    U = uniform_sphere(E.SEED_U, (E.N_PAIRS, E.DIM))
+    assert fixed == pytest.approx(E.locked_fixed_optimum(U, 10.0), rel=2e-3)
+    assert 0.8 < fixed < 1.05  # the spread of that optimum over U seeds (0.82 - 1.03)
 
 
 def test_committed_full_run_fixed_brel_zero():
@@ -111,3 +119,15 @@ def test_committed_full_run_fixed_brel_zero():
     assert float(row["m_star"]) == pytest.approx(0.16, abs=0.02)
     assert float(row["xi"]) < 1e-3
     assert _rows("e5_modality_gap.csv")["b_rel=0"]["lp_separable"] == "True"
+
+
+def test_committed_full_run_e3_bias_drift():
+    """Spec §5.3: the bias parameterisation drifts to b/t ~ 0 for b_0 <= 0 but not for b_0 = +10; relative-bias
+    runs keep a large threshold and, for b_0 <= 0, a larger margin."""
+    rows = _rows("e3_drift.csv")
+    for b0 in ("-10", "-5", "0"):
+        assert abs(float(rows[f"bias b0={b0}"]["b_over_t"])) < 0.15
+        assert float(rows[f"rel b_rel0={int(b0) / 10:g}"]["m_star"]) > float(rows[f"bias b0={b0}"]["m_star"])
+    assert float(rows["bias b0=10"]["b_over_t"]) == pytest.approx(0.70, abs=0.03)
+    for row in rows.values():
+        assert float(row["xi"]) < 1e-3  # xi -> 0 when both modalities train (spec: 1e-5 to 3e-4)

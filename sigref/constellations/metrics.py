@@ -172,10 +172,11 @@ def effective_relative_bias(t: Any, b: Any = None, *, b_rel: Any = None) -> Any:
     return param(xp, "b", b, t_arr) / t_arr
 
 
-def xi(U: Any, V: Any, form: str = "mean_norm") -> Any:
+def xi(U: Any, V: Any, form: str = "centered") -> Any:
     """xi = (1/N) sum ||x_i||^2 - ||x_bar||^2 with x_i = U_i - V_i (Appendix E).
 
-    Equal forms: ``"mean_norm"`` as written; ``"centered"`` = (1/N) sum ||x_i - x_bar||^2;
+    Equal forms: ``"mean_norm"`` as written; ``"centered"`` = (1/N) sum ||x_i - x_bar||^2 (the default:
+    no cancellation, never negative);
     ``"pairwise"`` = (1/(2N^2)) sum_{i,j} ||x_i - x_j||^2 (through the Gram matrix of the x_i).
     ``"unsquared"`` is the different quantity the repository's XiExperiment plots:
     (1/N) sum ||x_i|| - ||x_bar||. xi = 0 iff all U_i - V_i are equal (Cor. 2).

@@ -892,6 +892,43 @@ def run_bench(options: BenchOptions | None = None, *, out: str | Path | None = N
     results: list[dict[str, Any]] = list(skipped)
     batches = _batches(specs, options.isolate)
     bar = progress(batches, total=len(batches), desc="sigref bench", enabled=options.progress)
+    host = _host()
+
+    def assemble(done: list[dict[str, Any]], pending: int) -> dict[str, Any]:
+        rows = [dict(r) for r in done]
+        order = {n: i for i, n in enumerate(measurement_names())}
+        bk = {k: i for i, k in enumerate(BACKEND_KEYS)}
+        rows.sort(key=lambda r: (r.get("kind") == "solver", bk.get(r["backend"], 99), r["dtype"] or "",
+                                 r["N"] or 0, r["d"] or 0, order.get(r["impl"], 99)))
+        _add_ratios(rows)
+        return {
+            "schema": SCHEMA,
+            "command": list(argv) if argv is not None else None,
+            "quick": options.quick,
+            "complete": pending == 0,
+            "pending": pending,
+            "host": host,
+            "load": {"before": started, "after": _load()},
+            "elapsed_s": round(time.perf_counter() - clock, 1),
+            "options": {k: v for k, v in asdict(options).items() if k != "progress"},
+            "unavailable_backends": missing,
+            "plugin_errors": dict(_PLUGIN_ERRORS),
+            "measurements": [
+                {"name": m.name, "libraries": sorted(m.libraries) if m.libraries else "any",
+                 "description": m.description}
+                for m in _REGISTRY
+            ],
+            "results": rows,
+        }
+
+    def write(report: dict[str, Any]) -> None:
+        if out is not None:
+            outdir = Path(out)
+            outdir.mkdir(parents=True, exist_ok=True)
+            _atomic_write(outdir / "bench.json", json.dumps(report, indent=1) + "\n")
+            _atomic_write(outdir / "bench.md", format_markdown(report))
+
+    remaining = len(specs)
     for batch in bar:
         if options.progress and len(batch) == 1:
             s0 = batch[0]
@@ -900,32 +937,11 @@ def run_bench(options: BenchOptions | None = None, *, out: str | Path | None = N
             results.extend(measure(s) for s in batch)
         else:
             results.extend(_run_worker(batch, options.timeout_s))
-    order = {n: i for i, n in enumerate(measurement_names())}
-    bk = {k: i for i, k in enumerate(BACKEND_KEYS)}
-    results.sort(key=lambda r: (r.get("kind") == "solver", bk.get(r["backend"], 99), r["dtype"] or "",
-                                r["N"] or 0, r["d"] or 0, order.get(r["impl"], 99)))
-    _add_ratios(results)
-    report = {
-        "schema": SCHEMA,
-        "command": list(argv) if argv is not None else None,
-        "quick": options.quick,
-        "host": _host(),
-        "load": {"before": started, "after": _load()},
-        "elapsed_s": round(time.perf_counter() - clock, 1),
-        "options": {k: v for k, v in asdict(options).items() if k != "progress"},
-        "unavailable_backends": missing,
-        "plugin_errors": dict(_PLUGIN_ERRORS),
-        "measurements": [
-            {"name": m.name, "libraries": sorted(m.libraries) if m.libraries else "any", "description": m.description}
-            for m in _REGISTRY
-        ],
-        "results": results,
-    }
-    if out is not None:
-        outdir = Path(out)
-        outdir.mkdir(parents=True, exist_ok=True)
-        _atomic_write(outdir / "bench.json", json.dumps(report, indent=1) + "\n")
-        _atomic_write(outdir / "bench.md", format_markdown(report))
+        remaining -= len(batch)
+        if remaining:
+            write(assemble(results, remaining))  # an interrupted run leaves what it measured
+    report = assemble(results, 0)
+    write(report)
     return report
 
 
@@ -964,7 +980,8 @@ def format_markdown(report: dict[str, Any]) -> str:
     host, results = report["host"], report["results"]
     opts = report["options"]
     lines = [
-        "# sigref bench" + (" (quick)" if report.get("quick") else ""),
+        "# sigref bench" + (" (quick)" if report.get("quick") else "")
+        + ("" if report.get("complete", True) else f" (partial: {report.get('pending')} measurements pending)"),
         "",
         f"- host: {host.get('processor')}, {host.get('cpu_count')} CPUs, "
         f"{(host.get('mem_total_bytes') or 0) / 2**30:.0f} GiB; {host.get('platform')}; python {host.get('python')}",

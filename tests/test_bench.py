@@ -193,6 +193,7 @@ def test_quick_report_files_and_header(quick_report) -> None:
     report, out = quick_report
     loaded = json.loads((out / "bench.json").read_text())
     assert loaded["schema"] == bench.SCHEMA and loaded["quick"] is True
+    assert loaded["complete"] is True and loaded["pending"] == 0
     assert len(loaded["results"]) == len(report["results"])
     for phase in ("before", "after"):
         assert len(loaded["load"][phase]["loadavg"]) == 3

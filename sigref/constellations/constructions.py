@@ -16,7 +16,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from sigref._arrays import check_finite, check_floating, namespace, param
+from sigref._arrays import check_finite, check_floating, namespace
 from sigref.constellations.codes import max_inner_product, regular_simplex
 from sigref.constellations.metrics import margin_and_bias
 

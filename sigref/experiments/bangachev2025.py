@@ -29,7 +29,6 @@ b = t b_rel: dL/db_rel = t dL/db, dL/dlog t |_{b_rel} = dL/dlog t |_b + b dL/db.
 from __future__ import annotations
 
 import csv
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path

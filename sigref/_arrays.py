@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import array_api_compat
+import numpy as np
 
-__all__ = ["check_finite", "check_floating", "namespace", "param", "positive_int"]
+__all__ = ["check_embeddings", "check_finite", "check_floating", "namespace", "param", "positive_int"]
 
 
 def namespace(**arrays: Any) -> Any:
@@ -33,6 +34,29 @@ def check_floating(xp: Any, name: str, x: Any) -> None:
 def check_finite(xp: Any, name: str, x: Any) -> None:
     if not bool(xp.all(xp.isfinite(x))):
         raise ValueError(f"{name} must be finite, got NaN or infinity")
+
+
+def check_embeddings(xp: Any, U: Any, V: Any, *, paired: bool = True) -> None:
+    """``U``, ``V``: finite real floating arrays (..., N, d) of one dtype and dimension d whose batch
+    shapes broadcast; ``paired``: the same number N >= 2 of rows (pair i is (u_i, v_i))."""
+    for name, x in (("U", U), ("V", V)):
+        check_floating(xp, name, x)
+        if x.ndim < 2:
+            raise ValueError(f"{name} must have shape (..., N, d), got shape {tuple(x.shape)}")
+    if U.dtype != V.dtype:
+        raise TypeError(f"U and V must share a dtype, got {U.dtype} and {V.dtype}")
+    if U.shape[-1] != V.shape[-1]:
+        raise ValueError(f"U and V must have the same embedding dimension d, got U {tuple(U.shape)} and V {tuple(V.shape)}")
+    if paired and U.shape[-2] != V.shape[-2]:
+        raise ValueError(f"U and V must hold the same number N of pairs, got U {tuple(U.shape)} and V {tuple(V.shape)}")
+    if paired and U.shape[-2] < 2:
+        raise ValueError(f"need N >= 2 pairs (one positive and at least one negative per anchor), got N = {U.shape[-2]}")
+    try:
+        np.broadcast_shapes(tuple(U.shape[:-2]), tuple(V.shape[:-2]))
+    except ValueError as exc:
+        raise ValueError(f"batch shapes of U {tuple(U.shape)} and V {tuple(V.shape)} do not broadcast") from exc
+    check_finite(xp, "U", U)
+    check_finite(xp, "V", V)
 
 
 def param(xp: Any, name: str, value: Any, like: Any, *, positive: bool = False, nonnegative: bool = False) -> Any:

@@ -17,7 +17,7 @@ from typing import Any
 
 import array_api_compat
 
-from sigref._arrays import check_finite, check_floating, namespace, param
+from sigref._arrays import check_embeddings, namespace, param
 from sigref.losses._result import LossResult, sum_to_shape
 from sigref.numerics import logsumexp
 
@@ -26,18 +26,8 @@ __all__ = ["infonce_loss", "infonce_loss_and_grad"]
 
 def _evaluate(U: Any, V: Any, tau: Any, symmetric: bool, want_grad: bool) -> LossResult:
     xp = namespace(U=U, V=V, tau=tau)
-    for name, x in (("U", U), ("V", V)):
-        check_floating(xp, name, x)
-        check_finite(xp, name, x)
-        if x.ndim < 2:
-            raise ValueError(f"{name} must have shape (..., N, d), got shape {tuple(x.shape)}")
-    if U.shape[-2:] != V.shape[-2:]:
-        raise ValueError(f"U and V must both have shape (..., N, d) with equal N and d, got {tuple(U.shape)} and {tuple(V.shape)}")
-    if U.dtype != V.dtype:
-        raise TypeError(f"U and V must share a dtype, got {U.dtype} and {V.dtype}")
+    check_embeddings(xp, U, V)
     n = U.shape[-2]
-    if n < 2:
-        raise ValueError(f"need N >= 2 pairs, got N = {n}")
     tau_arr = param(xp, "tau", tau, U, positive=True)
     tau4 = tau_arr[..., None, None]
     A = (U @ xp.matrix_transpose(V)) / tau4

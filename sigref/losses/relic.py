@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sigref._arrays import check_finite, check_floating, namespace, param
+from sigref._arrays import check_embeddings, namespace, param
 from sigref.losses._result import LossResult, sum_to_shape
 from sigref.numerics import logsumexp
 
@@ -27,13 +27,7 @@ __all__ = ["relic_kl", "relic_kl_and_grad"]
 
 def _evaluate(U: Any, V: Any, t: Any, want_grad: bool) -> LossResult:
     xp = namespace(U=U, V=V, t=t)
-    for name, x in (("U", U), ("V", V)):
-        check_floating(xp, name, x)
-        check_finite(xp, name, x)
-        if x.ndim < 2:
-            raise ValueError(f"{name} must have shape (..., N, d), got shape {tuple(x.shape)}")
-    if U.shape[-2:] != V.shape[-2:] or U.dtype != V.dtype:
-        raise ValueError(f"U and V must have equal (N, d) and dtype, got {tuple(U.shape)} {U.dtype} and {tuple(V.shape)} {V.dtype}")
+    check_embeddings(xp, U, V)
     n = U.shape[-2]
     t_arr = param(xp, "t", t, U, positive=True)
     t4 = t_arr[..., None, None]

@@ -40,9 +40,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import array_api_extra as xpx
-import numpy as np
 
-from sigref._arrays import check_finite, check_floating, namespace, param, positive_int
+from sigref._arrays import check_embeddings, namespace, param, positive_int
 from sigref.losses._result import LossResult, sum_to_shape
 from sigref.numerics import softplus_log_sigmoid
 
@@ -216,24 +215,7 @@ def _finish_diagnostics(xp: Any, acc: dict[str, Any], n: int, m: int, opt: _Opti
 def _validate(U: Any, V: Any, t: Any, b: Any, b_rel: Any, *, reduction: str, gamma: float, detach_weight: bool,
               filter_threshold: float | None, negatives_only: bool, chunk_size: int | None) -> tuple[Any, Any, Any, _Options]:
     xp = namespace(U=U, V=V, t=t, b=b, b_rel=b_rel)
-    for name, x in (("U", U), ("V", V)):
-        check_floating(xp, name, x)
-        if x.ndim < 2:
-            raise ValueError(f"{name} must have shape (..., N, d), got shape {tuple(x.shape)}")
-    if U.dtype != V.dtype:
-        raise TypeError(f"U and V must share a dtype, got {U.dtype} and {V.dtype}")
-    if U.shape[-1] != V.shape[-1]:
-        raise ValueError(f"U and V must have the same embedding dimension d, got U {tuple(U.shape)} and V {tuple(V.shape)}")
-    if not negatives_only and U.shape[-2] != V.shape[-2]:
-        raise ValueError(f"U and V must hold the same number N of pairs, got U {tuple(U.shape)} and V {tuple(V.shape)}")
-    if not negatives_only and U.shape[-2] < 2:
-        raise ValueError(f"need N >= 2 pairs (one positive and at least one negative per anchor), got N = {U.shape[-2]}")
-    try:
-        np.broadcast_shapes(tuple(U.shape[:-2]), tuple(V.shape[:-2]))
-    except ValueError as exc:
-        raise ValueError(f"batch shapes of U {tuple(U.shape)} and V {tuple(V.shape)} do not broadcast") from exc
-    check_finite(xp, "U", U)
-    check_finite(xp, "V", V)
+    check_embeddings(xp, U, V, paired=not negatives_only)
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
     if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not (0.0 <= gamma < math.inf):

@@ -176,9 +176,10 @@ def load_result(path: Path) -> TrainResult:
                            seconds=float(z["seconds"]))
 
 
-def _cached(outdir: Path, name: str, steps: int, n: int, run: Any) -> Any:
-    """Train (``run()``) or reuse ``outdir/runs/<name>_<steps>x<n>.npz`` from an earlier, interrupted reproduction."""
-    path = outdir / "runs" / f"{name}_{steps}x{n}.npz"
+def _cached(outdir: Path, name: str, steps: int, n: int, backend: Backend, run: Any) -> Any:
+    """Train (``run()``) or reuse ``outdir/runs/<name>_<steps>x<n>_<backend>_<dtype>.npz`` from an earlier,
+    interrupted reproduction. Delete ``outdir/runs`` after changing the training code."""
+    path = outdir / "runs" / f"{name}_{steps}x{n}_{backend.name}_{backend.dtype_name}.npz"
     if path.exists():
         return load_result(path)
     res = run()
@@ -496,10 +497,10 @@ def reproduce(outdir: Path, *, quick: bool, backend: Backend, progress: bool) ->
     steps, n = (200, 40) if quick else (STEPS, N_PAIRS)
     # trained batches are kept in outdir/runs/*.npz: an interrupted reproduction resumes, and figures
     # and summary can be redone without training (delete the folder to retrain)
-    e1 = _cached(outdir, "e1", steps, n, lambda: run_e1(backend, steps, progress, n))
-    e4 = _cached(outdir, "e4", steps, n, lambda: run_e4(backend, steps, progress, quick, n))
-    e3 = _cached(outdir, "e3", steps, n, lambda: run_e3(backend, steps, progress, n))
-    e2 = _cached(outdir, "e2", steps, n, lambda: run_e2(backend, steps, progress, n))
+    e1 = _cached(outdir, "e1", steps, n, backend, lambda: run_e1(backend, steps, progress, n))
+    e4 = _cached(outdir, "e4", steps, n, backend, lambda: run_e4(backend, steps, progress, quick, n))
+    e3 = _cached(outdir, "e3", steps, n, backend, lambda: run_e3(backend, steps, progress, n))
+    e2 = _cached(outdir, "e2", steps, n, backend, lambda: run_e2(backend, steps, progress, n))
     grid_idx, lin_idx = _e4_indices(e4)
 
     r1, r2, r3, r4 = final_rows(e1), final_rows(e2), final_rows(e3), final_rows(e4)

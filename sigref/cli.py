@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from sigref import backend as _backend
+from sigref.hostmem import retain_freed_memory
 
 CLI_ENTRY_POINT_GROUP = "sigref.cli"
 
@@ -130,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    retain_freed_memory()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

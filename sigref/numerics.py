@@ -15,7 +15,7 @@ from typing import Any
 
 import array_api_compat
 
-__all__ = ["log_sigmoid", "logsumexp", "sigmoid", "softplus", "softplus_log_sigmoid"]
+__all__ = ["log_sigmoid", "logistic_parts", "logsumexp", "sigmoid", "softplus"]
 
 
 def softplus(x: Any) -> Any:
@@ -36,20 +36,20 @@ def sigmoid(x: Any) -> Any:
     return xp.exp(log_sigmoid(x))
 
 
-def softplus_log_sigmoid(x: Any) -> tuple[Any, Any]:
-    """``(softplus(x), log_sigmoid(x))`` from one ``exp`` and one ``log`` (the loss kernels' hot path).
+def logistic_parts(x: Any) -> tuple[Any, Any, Any]:
+    """``(e, u, log1p(e))`` with e = exp(-|x|) in (0, 1] and u = 1 + e: everything the loss
+    kernels need from one ``exp`` and one ``log``, with full relative accuracy on both tails:
 
-    With e = exp(-|x|) in (0, 1] and u = 1 + e, log1p(e) = log(u) + (e - (u - 1)) / u to a few ulps
-    (the rounding of u is corrected exactly, so e below eps still counts); then
-    softplus(x) = max(x, 0) + log1p(e) and log_sigmoid(x) = min(x, 0) - log1p(e), with no
-    cancellation on either tail. NumPy's ``log1p`` and ``logaddexp`` are several times slower
-    than ``exp`` and ``log``, which is why this form is used in the kernels.
+        softplus(x)    = max(x, 0) + log1p(e)         log_sigmoid(x) = min(x, 0) - log1p(e)
+        sigmoid(x)     = max(e, [x >= 0]) / u         sigmoid(-x)    = max(e, [x < 0]) / u
+
+    log1p(e) = log(u) + (e - (u - 1)) / u corrects the rounding of u exactly (so e below eps still
+    counts); NumPy's ``log1p`` and ``logaddexp`` are several times slower than ``exp`` and ``log``.
     """
     xp = array_api_compat.array_namespace(x)
     e = xp.exp(-xp.abs(x))
     u = 1.0 + e
-    log1p_e = xp.log(u) + (e - (u - 1.0)) / u
-    return xp.clip(x, min=0.0) + log1p_e, xp.clip(x, max=0.0) - log1p_e
+    return e, u, xp.log(u) + (e - (u - 1.0)) / u
 
 
 def logsumexp(x: Any, axis: int, keepdims: bool = False) -> Any:

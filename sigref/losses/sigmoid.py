@@ -43,7 +43,7 @@ import array_api_extra as xpx
 
 from sigref._arrays import check_embeddings, namespace, param, positive_int
 from sigref.losses._result import LossResult, sum_to_shape
-from sigref.numerics import softplus_log_sigmoid
+from sigref.numerics import logistic_parts
 
 __all__ = ["REDUCTIONS", "register_fused_pair_terms", "relative_bias_loss", "relative_bias_loss_and_grad", "sigmoid_loss", "sigmoid_loss_and_grad"]
 
@@ -74,26 +74,29 @@ def register_fused_pair_terms(library: str, fn: Callable[..., tuple[Any, Any | N
 
 
 def _pair_terms(xp: Any, q: Any, opt: _Options, want_grad: bool) -> tuple[Any, Any | None, Any | None]:
-    """Elementwise f(q) = w(q) softplus(q), f'(q), and the kept-pair indicator (filtering only).
+    """Elementwise f(q) = w(q) softplus(q), f'(q), and the kept-pair indicator (filtering only),
+    from the parts of :func:`sigref.numerics.logistic_parts` (one exp, one log per pair)."""
+    e, u, log1p_e = logistic_parts(q)
+    sp = xp.clip(q, min=0.0) + log1p_e
 
-    sigma(q) = exp(log_sigmoid(q)) and sigma(-q) = exp(-softplus(q)) keep full relative accuracy
-    on both tails.
-    """
-    sp, ls = softplus_log_sigmoid(q)
+    def sigma(positive_side: Any) -> Any:  # sigma(q) or sigma(-q) = max(e, [side]) / u
+        return xp.maximum(e, xp.astype(positive_side, q.dtype)) / u
+
+    if opt.gamma == 0.0 and opt.log_threshold is None:
+        return sp, (sigma(q >= 0) if want_grad else None), None
+    ls = xp.clip(q, max=0.0) - log1p_e  # log sigma(q)
     if opt.log_threshold is not None:
         keep = (opt.gamma * ls) > opt.log_threshold
         kept = xp.astype(keep, q.dtype)
-        return sp * kept, (xp.exp(ls) * kept if want_grad else None), keep
-    if opt.gamma == 0.0:
-        return sp, (xp.exp(ls) if want_grad else None), None
-    sg = xp.exp(ls)
+        return sp * kept, (sigma(q >= 0) * kept if want_grad else None), keep
+    sg = sigma(q >= 0)
     w = sg if opt.gamma == 1.0 else xp.exp(opt.gamma * ls)
     if not want_grad:
         return w * sp, None, None
     if opt.detach_weight:
         return w * sp, w * sg, None
     # d/dq [sigma(q)^gamma softplus(q)] = sigma(q)^gamma (gamma sigma(-q) softplus(q) + sigma(q))
-    return w * sp, w * (opt.gamma * xp.exp(-sp) * sp + sg), None
+    return w * sp, w * (opt.gamma * sigma(q < 0) * sp + sg), None
 
 
 def _positive_terms(xp: Any, zd: Any, opt: _Options, want_grad: bool) -> tuple[Any, Any | None]:

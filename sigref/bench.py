@@ -848,6 +848,7 @@ def _batches(specs: list[dict[str, Any]], isolate: str) -> list[list[dict[str, A
 def _run_worker(batch: list[dict[str, Any]], timeout_s: float) -> list[dict[str, Any]]:
     env = dict(os.environ)
     env.setdefault("MALLOC_MMAP_THRESHOLD_", str(1 << 20))
+    env.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")  # as the sigref command sets it (sigref.__main__)
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "sigref.bench", "--worker"],

@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 from sigref import backend as _backend
-from sigref.hostmem import retain_freed_memory
 
 CLI_ENTRY_POINT_GROUP = "sigref.cli"
 
@@ -131,7 +130,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    retain_freed_memory()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

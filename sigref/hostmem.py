@@ -1,4 +1,4 @@
-"""Host allocator tuning for sigref's own processes (the CLI and the benchmark's timing runs).
+"""Host allocator tuning for sigref's own processes (the ``sigref`` command, the benchmark's timing runs).
 
 NumPy and torch CPU allocate every temporary afresh. With glibc's default policy, freed blocks
 at the top of the heap are trimmed and large blocks are mmapped, so each new temporary starts

@@ -37,19 +37,21 @@ def sigmoid(x: Any) -> Any:
 
 
 def logistic_parts(x: Any) -> tuple[Any, Any, Any]:
-    """``(e, u, log1p(e))`` with e = exp(-|x|) in (0, 1] and u = 1 + e: everything the loss
+    """``(e, r, log1p(e))`` with e = exp(-|x|) in (0, 1] and r = 1 / (1 + e): everything the loss
     kernels need from one ``exp`` and one ``log``, with full relative accuracy on both tails:
 
         softplus(x)    = max(x, 0) + log1p(e)         log_sigmoid(x) = min(x, 0) - log1p(e)
-        sigmoid(x)     = max(e, [x >= 0]) / u         sigmoid(-x)    = max(e, [x < 0]) / u
+        sigmoid(x)     = max(e, [x >= 0]) r           sigmoid(-x)    = max(e, [x < 0]) r
 
-    log1p(e) = log(u) + (e - (u - 1)) / u corrects the rounding of u exactly (so e below eps still
-    counts); NumPy's ``log1p`` and ``logaddexp`` are several times slower than ``exp`` and ``log``.
+    With u = 1 + e, log1p(e) = log(u) + (e - (u - 1)) / u corrects the rounding of u exactly (so
+    e below eps still counts); NumPy's ``log1p`` and ``logaddexp`` are several times slower than
+    ``exp`` and ``log``.
     """
     xp = array_api_compat.array_namespace(x)
     e = xp.exp(-xp.abs(x))
     u = 1.0 + e
-    return e, u, xp.log(u) + (e - (u - 1.0)) / u
+    r = 1.0 / u
+    return e, r, xp.log(u) + (e - (u - 1.0)) * r
 
 
 def logsumexp(x: Any, axis: int, keepdims: bool = False) -> Any:

@@ -76,11 +76,11 @@ def register_fused_pair_terms(library: str, fn: Callable[..., tuple[Any, Any | N
 def _pair_terms(xp: Any, q: Any, opt: _Options, want_grad: bool) -> tuple[Any, Any | None, Any | None]:
     """Elementwise f(q) = w(q) softplus(q), f'(q), and the kept-pair indicator (filtering only),
     from the parts of :func:`sigref.numerics.logistic_parts` (one exp, one log per pair)."""
-    e, u, log1p_e = logistic_parts(q)
+    e, r, log1p_e = logistic_parts(q)
     sp = xp.clip(q, min=0.0) + log1p_e
 
-    def sigma(positive_side: Any) -> Any:  # sigma(q) or sigma(-q) = max(e, [side]) / u
-        return xp.maximum(e, xp.astype(positive_side, q.dtype)) / u
+    def sigma(positive_side: Any) -> Any:  # sigma(q) or sigma(-q) = max(e, [side]) / (1 + e)
+        return xp.maximum(e, xp.astype(positive_side, q.dtype)) * r
 
     if opt.gamma == 0.0 and opt.log_threshold is None:
         return sp, (sigma(q >= 0) if want_grad else None), None

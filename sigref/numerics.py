@@ -41,17 +41,16 @@ def logistic_parts(x: Any) -> tuple[Any, Any, Any]:
     kernels need from one ``exp`` and one ``log``, with full relative accuracy on both tails:
 
         softplus(x)    = max(x, 0) + log1p(e)         log_sigmoid(x) = min(x, 0) - log1p(e)
-        sigmoid(x)     = max(e, [x >= 0]) r           sigmoid(-x)    = max(e, [x < 0]) r
+        sigmoid(x)     = max(e, sign(x)) r            sigmoid(-x)    = max(e, -sign(x)) r
 
-    With u = 1 + e, log1p(e) = log(u) + (e - (u - 1)) / u corrects the rounding of u exactly (so
-    e below eps still counts); NumPy's ``log1p`` and ``logaddexp`` are several times slower than
-    ``exp`` and ``log``.
+    With u = fl(1 + e) and delta = e - (u - 1) (exact), log1p(e) = log(u) + delta to within
+    1.5 ulp of 1 relative, also for e below eps (then u = 1 and the result is e). NumPy's
+    ``log1p`` and ``logaddexp`` are several times slower than ``exp`` and ``log``.
     """
     xp = array_api_compat.array_namespace(x)
     e = xp.exp(-xp.abs(x))
     u = 1.0 + e
-    r = 1.0 / u
-    return e, r, xp.log(u) + (e - (u - 1.0)) * r
+    return e, 1.0 / u, xp.log(u) + (e - (u - 1.0))
 
 
 def logsumexp(x: Any, axis: int, keepdims: bool = False) -> Any:

@@ -79,24 +79,25 @@ def _pair_terms(xp: Any, q: Any, opt: _Options, want_grad: bool) -> tuple[Any, A
     e, r, log1p_e = logistic_parts(q)
     sp = xp.clip(q, min=0.0) + log1p_e
 
-    def sigma(positive_side: Any) -> Any:  # sigma(q) or sigma(-q) = max(e, [side]) / (1 + e)
-        return xp.maximum(e, xp.astype(positive_side, q.dtype)) * r
+    def sigma(side: Any) -> Any:  # sigma(q) for side = sign(q), sigma(-q) for side = -sign(q)
+        return xp.maximum(e, side) * r
 
     if opt.gamma == 0.0 and opt.log_threshold is None:
-        return sp, (sigma(q >= 0) if want_grad else None), None
+        return sp, (sigma(xp.sign(q)) if want_grad else None), None
     ls = xp.clip(q, max=0.0) - log1p_e  # log sigma(q)
     if opt.log_threshold is not None:
         keep = (opt.gamma * ls) > opt.log_threshold
         kept = xp.astype(keep, q.dtype)
-        return sp * kept, (sigma(q >= 0) * kept if want_grad else None), keep
-    sg = sigma(q >= 0)
+        return sp * kept, (sigma(xp.sign(q)) * kept if want_grad else None), keep
+    sign = xp.sign(q)
+    sg = sigma(sign)
     w = sg if opt.gamma == 1.0 else xp.exp(opt.gamma * ls)
     if not want_grad:
         return w * sp, None, None
     if opt.detach_weight:
         return w * sp, w * sg, None
     # d/dq [sigma(q)^gamma softplus(q)] = sigma(q)^gamma (gamma sigma(-q) softplus(q) + sigma(q))
-    return w * sp, w * (opt.gamma * sigma(q < 0) * sp + sg), None
+    return w * sp, w * (opt.gamma * sigma(-sign) * sp + sg), None
 
 
 def _positive_terms(xp: Any, zd: Any, opt: _Options, want_grad: bool) -> tuple[Any, Any | None]:

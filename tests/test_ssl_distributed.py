@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from sigref_torch import distributed as sdist
 from sigref_torch.ssl.objective import Objective, ObjectiveConfig
 
-N, D, WORLD = 8, 5, 2
+N, D, WORLD = 12, 5, 2
 OPTIONS = [{"gamma": 0.0}, {"gamma": 1.0}, {"gamma": 0.5, "filter_threshold": 0.05}]
 
 
@@ -151,6 +151,60 @@ def test_two_ranks_objective_with_kl_equals_one_process(two_rank_results, mode):
     np.testing.assert_allclose(grads, np.stack([o.grad.numpy() for o in online]), rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(np.mean([r[2] for r in ranks]), t.grad.item(), rtol=1e-10)
     np.testing.assert_allclose(np.mean([r[3] for r in ranks]), b.grad.item(), rtol=1e-10)
+
+
+def _three_rank_worker(rank: int, port: int, queue) -> None:
+    """With 3 ranks the ring's two directions differ: a wrong owner or shift direction would show."""
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=3,
+                            timeout=datetime.timedelta(seconds=60))
+    try:
+        U, V, _ = _inputs()
+        rows = slice(rank * N // 3, (rank + 1) * N // 3)
+        out = {}
+        for mode in sdist.EXCHANGE_MODES:
+            u = torch.tensor(U[rows], requires_grad=True)
+            v = torch.tensor(V[rows], requires_grad=True)
+            t = torch.tensor(3.0, dtype=torch.float64, requires_grad=True)
+            b = torch.tensor(1.5, dtype=torch.float64, requires_grad=True)
+            loss = sdist.distributed_sigmoid_loss(u, v, t, b, mode=mode, gamma=1.0)
+            loss.backward()
+            owners = [owner for owner, _ in sdist.ring_blocks(torch.full((1,), float(rank)))]
+            out[mode] = [x.detach().numpy().copy() for x in (loss, u.grad, v.grad, t.grad, b.grad)] + [owners]
+        blocks = [float(block) for _, block in sdist.ring_blocks(torch.full((1,), float(rank), dtype=torch.float64))]
+        out["ring_payload"] = blocks
+        queue.put((rank, out))
+    finally:
+        dist.destroy_process_group()
+
+
+def test_three_ranks_ring_and_all_gather_equal_one_process():
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    port = _free_port()
+    procs = [ctx.Process(target=_three_rank_worker, args=(r, port, queue)) for r in range(3)]
+    for p in procs:
+        p.start()
+    results = dict(queue.get(timeout=120) for _ in range(3))
+    for p in procs:
+        p.join(timeout=30)
+        assert p.exitcode == 0
+    for r in range(3):  # each yielded block really comes from the rank it is attributed to
+        assert results[r]["ring_payload"] == [float(r), float((r - 1) % 3), float((r - 2) % 3)]
+        assert results[r]["ring"][5] == [r, (r - 1) % 3, (r - 2) % 3]
+    U, V, _ = _inputs()
+    u, v = torch.tensor(U, requires_grad=True), torch.tensor(V, requires_grad=True)
+    t = torch.tensor(3.0, dtype=torch.float64, requires_grad=True)
+    b = torch.tensor(1.5, dtype=torch.float64, requires_grad=True)
+    loss = _reference_loss(u, v, t, b, gamma=1.0)
+    loss.backward()
+    for mode in sdist.EXCHANGE_MODES:
+        ranks = [results[r][mode] for r in range(3)]
+        np.testing.assert_allclose(np.mean([x[0] for x in ranks]), loss.item(), rtol=1e-10)
+        np.testing.assert_allclose(np.concatenate([x[1] for x in ranks]) / 3, u.grad.numpy(), rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(np.concatenate([x[2] for x in ranks]) / 3, v.grad.numpy(), rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(np.mean([x[3] for x in ranks]), t.grad.item(), rtol=1e-10)
+        np.testing.assert_allclose(np.mean([x[4] for x in ranks]), b.grad.item(), rtol=1e-10)
 
 
 def _dying_worker(rank: int, port: int, queue) -> None:

@@ -204,6 +204,10 @@ def test_resume_reproduces_uninterrupted_weights_exactly(tmp_path, monkeypatch):
         train(_tiny(tmp_path, "cut", ckpt_every=2))
     monkeypatch.setattr(MSCLModel, "update_target", original)
     assert load_checkpoint(tmp_path / "cut")["step"] == 2
+    with pytest.raises(ValueError, match="seed: checkpoint 42 vs now 7"):
+        train(_tiny(tmp_path, "cut", ckpt_every=2, resume=True, seed=7))
+    with pytest.raises(FileNotFoundError, match="resume"):
+        train(_tiny(tmp_path, "never-trained", resume=True))
     resumed = train(_tiny(tmp_path, "cut", ckpt_every=2, resume=True))
     got = load_checkpoint(resumed.out)
     assert got["step"] == 4

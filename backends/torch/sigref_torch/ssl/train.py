@@ -288,8 +288,11 @@ def train(cfg: TrainConfig) -> TrainResult:
     gen.manual_seed(cfg.seed * 1_000_003 + ctx.rank)
 
     step = 0
-    if cfg.resume and (out / CHECKPOINT).is_file():
+    if cfg.resume:
+        if not (out / CHECKPOINT).is_file():
+            raise FileNotFoundError(f"resume: {out / CHECKPOINT} does not exist (drop --resume to start a new run in {out})")
         ckpt = load_checkpoint(out / CHECKPOINT, map_location=device)
+        _check_resumable(json.loads(ckpt["config"]), dataclasses.asdict(cfg))
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         scaler.load_state_dict(ckpt["scaler"])
@@ -382,6 +385,18 @@ def train(cfg: TrainConfig) -> TrainResult:
         _append_metrics(out / "metrics.jsonl", {"step": step, "event": "budget", "budget_s": cfg.budget, "elapsed_s": seconds})
     ips = cfg.batch_size * (step - first_step) / max(seconds, 1e-9)
     return TrainResult(out, step, seconds, ips, last, is_main=ctx.is_main)
+
+
+# Settings that may change between an interrupted run and its continuation without changing the result.
+_RESUME_FREE = {"resume", "budget", "progress", "log_every", "ckpt_every", "probe_every", "probe_train_limit",
+                "probe_test_limit", "dist_timeout", "threads", "device", "data_root", "check_md5", "out"}
+
+
+def _check_resumable(saved: dict[str, Any], current: dict[str, Any]) -> None:
+    diff = {k: (saved.get(k), v) for k, v in current.items() if k not in _RESUME_FREE and saved.get(k) != v}
+    if diff:
+        listed = ", ".join(f"{k}: checkpoint {a!r} vs now {b!r}" for k, (a, b) in sorted(diff.items()))
+        raise ValueError(f"resume: the run's settings differ from the checkpoint's ({listed}); resume with the same settings")
 
 
 def _to_cpu(state: dict[str, Any]) -> dict[str, Any]:

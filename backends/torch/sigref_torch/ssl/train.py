@@ -297,9 +297,10 @@ def train(cfg: TrainConfig) -> TrainResult:
         optimizer.load_state_dict(ckpt["optimizer"])
         scaler.load_state_dict(ckpt["scaler"])
         step = int(ckpt["step"])
-        rng = ckpt["rng"][ctx.rank] if ctx.rank < len(ckpt["rng"]) else None
-        if rng is None:
-            raise ValueError(f"resume: checkpoint has RNG states for {len(ckpt['rng'])} ranks, this run has {ctx.world_size}")
+        if len(ckpt["rng"]) != ctx.world_size:
+            raise ValueError(f"resume: the checkpoint was written by {len(ckpt['rng'])} ranks, this run has world size "
+                             f"{ctx.world_size}; resume with the same number of processes")
+        rng = ckpt["rng"][ctx.rank]
         rng = {k: (v.cpu() if isinstance(v, torch.Tensor) else [s.cpu() for s in v]) for k, v in rng.items()}
         _set_rng_state(gen, rng)
     if ctx.is_main:

@@ -203,20 +203,25 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
-    """Entry point of group ``sigref.cli``: adds ``sigref ssl {train, probe}``."""
-    p = subparsers.add_parser("ssl", help="self-supervised ResNet training with sigmoid losses (MSCL) and linear probes")
-    sub = p.add_subparsers(dest="ssl_command", required=True)
-    _add_train(sub)
-    _add_probe(sub)
-    _add_bench(sub)
+    """Entry point of group ``sigref.cli``: adds ``sigref ssl {train, probe, bench}``.
+
+    The ``ssl`` parser only forwards its arguments to :func:`main`, so that other ``sigref``
+    commands do not import torch and torchvision to build this one's options.
+    """
+    p = subparsers.add_parser("ssl", add_help=False,
+                              help="self-supervised ResNet training with sigmoid losses (MSCL) and linear probes")
+    p.add_argument("ssl_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=lambda args: main(args.ssl_args))
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry (``python -m sigref_torch.ssl train ...``, e.g. under torchrun)."""
-    parser = argparse.ArgumentParser(prog="sigref")
-    sub = parser.add_subparsers(dest="command", required=True)
-    register(sub)
-    args = parser.parse_args(["ssl"] + list(sys.argv[1:] if argv is None else argv))
+    """``sigref ssl ...`` and the stand-alone entry (``python -m sigref_torch.ssl train ...``, e.g. under torchrun)."""
+    parser = argparse.ArgumentParser(prog="sigref ssl")
+    sub = parser.add_subparsers(dest="ssl_command", required=True)
+    _add_train(sub)
+    _add_probe(sub)
+    _add_bench(sub)
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     return int(args.func(args) or 0)
 
 

@@ -69,6 +69,7 @@ import array_api_compat
 import numpy as np
 
 from sigref.hostmem import retain_freed_memory
+from sigref.losses.sigmoid import AUTO_CHUNK_ELEMENTS
 from sigref.numerics import log_sigmoid, sigmoid
 from sigref.sampling import rng_from, uniform_sphere
 
@@ -98,7 +99,7 @@ DEFAULT_DS = (64, 768)
 DEFAULT_DTYPES = ("float32", "float64")
 QUICK_NS = (96,)
 QUICK_DS = (16,)
-DEFAULT_CHUNK = 1024
+DEFAULT_CHUNK = "auto"  # sigref.losses.sigmoid.AUTO_CHUNK_ELEMENTS // N rows per block
 
 # SigLIP's initialisation in the papers' convention z = t <u, v> - b (open_clip: logit_bias = -b).
 T_INIT = 10.0
@@ -215,8 +216,10 @@ class Measurement:
     chunked: bool = False
     order: int = 50
 
-    def memory_estimate(self, n: int, d: int, itemsize: int, chunk_size: int | None) -> float:
+    def memory_estimate(self, n: int, d: int, itemsize: int, chunk_size: int | str | None) -> float:
         """Rough peak bytes (N^2 terms scale with N * chunk for chunked rows)."""
+        if chunk_size == "auto":
+            chunk_size = max(1, AUTO_CHUNK_ELEMENTS // n)
         rows = min(chunk_size or n, n) if self.chunked else n
         return (self.n2_memory * n * rows + self.nd_memory * n * d) * itemsize
 
@@ -721,7 +724,7 @@ class BenchOptions:
     repeats: int = 5
     warmup: int = 1
     budget_s: float = 30.0
-    chunk_size: int | None = DEFAULT_CHUNK
+    chunk_size: int | str | None = DEFAULT_CHUNK
     gamma: float = GAMMA
     filter_threshold: float = FILTER_THRESHOLD
     seed: int = 0
@@ -1096,6 +1099,15 @@ def format_markdown(report: dict[str, Any]) -> str:
 # CLI.
 
 
+
+def _chunk_arg(text: str) -> int | str:
+    if text == "auto":
+        return text
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"--chunk-size must be 'auto' or an integer >= 0, got {text!r}")
+    return value
+
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``sigref bench`` to the CLI."""
     p = subparsers.add_parser(
@@ -1116,8 +1128,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=int, default=None, help="untimed runs first (default 1)")
     p.add_argument("--budget", type=float, default=None,
                    help="stop repeating once a measurement's timed runs took this many seconds (default 30)")
-    p.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK,
-                   help=f"sigref's chunk_size (anchors per row block; default {DEFAULT_CHUNK}; 0: unchunked)")
+    p.add_argument("--chunk-size", type=_chunk_arg, default=DEFAULT_CHUNK,
+                   help="sigref's chunk_size: anchors per row block, 'auto' (default: about 2^22 pairs per block) or 0 (unchunked)")
     p.add_argument("--gamma", type=float, default=GAMMA, help="MSCL gamma of the sigref_gamma/_filter rows")
     p.add_argument("--filter-threshold", type=float, default=FILTER_THRESHOLD)
     p.add_argument("--isolate", choices=["measurement", "backend", "none"], default=None,

@@ -281,7 +281,7 @@ def test_infonce_kl_multimodal_match_torch_autograd():
 # ---------------------------------------------------------------- chunked == dense, batched == looped, every backend
 
 
-@pytest.mark.parametrize("chunk", [1, 3, 7, 50])
+@pytest.mark.parametrize("chunk", [1, 3, 7, 50, "auto"])
 def test_chunked_equals_dense_on_every_backend(backend_any, chunk):
     Uh, Vh = uniform_sphere(31, (2, 7, 4)), uniform_sphere(32, (2, 7, 4))
     U, V = backend_any.asarray(Uh), backend_any.asarray(Vh)
@@ -348,6 +348,7 @@ def test_bad_input_is_a_clear_error(backend):
         (lambda: losses.sigmoid_loss(U, U, float("nan"), 0.0), ValueError, "t must be finite"),
         (lambda: losses.sigmoid_loss(U, U, 1.0, float("inf")), ValueError, "b must be finite"),
         (lambda: losses.sigmoid_loss(U, U, 1.0, 0.0, chunk_size=0), ValueError, "chunk_size"),
+        (lambda: losses.sigmoid_loss(U, U, 1.0, 0.0, chunk_size="big"), ValueError, "chunk_size"),
         (lambda: losses.sigmoid_loss(U, U, 1.0, 0.0, gamma=-1.0), ValueError, "gamma"),
         (lambda: losses.sigmoid_loss(U, U, 1.0, 0.0, filter_threshold=1.5), ValueError, "filter_threshold"),
         (lambda: losses.sigmoid_loss(U, U, 1.0, 0.0, reduction="avg"), ValueError, "reduction"),

@@ -75,3 +75,13 @@ def backend(request: pytest.FixtureRequest, backend_entry: str):
 @pytest.fixture
 def backend_any(request: pytest.FixtureRequest, backend_combo: tuple[str, str]):
     return _make(request, *backend_combo)
+
+
+@pytest.fixture
+def torch_one_thread():
+    """Tiny tensors: one intra-op thread is fastest, and far faster on a shared, busy machine."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -22,13 +22,7 @@ from sigref_torch.ssl.objective import Objective, ObjectiveConfig, pair_indices
 from sigref_torch.ssl.train import TrainConfig, load_checkpoint, train
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one intra-op thread is fastest, and far faster on a shared, busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _reference_objective(online, target, t, b, gamma, threshold=None):

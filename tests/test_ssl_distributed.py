@@ -25,13 +25,7 @@ N, D, WORLD = 12, 5, 2
 OPTIONS = [{"gamma": 0.0}, {"gamma": 1.0}, {"gamma": 0.5, "filter_threshold": 0.05}]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one intra-op thread is fastest, and far faster on a shared, busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _free_port() -> int:

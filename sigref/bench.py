@@ -377,14 +377,17 @@ for _name, _order, _desc in (
 # Solver rows (NumPy only, no N/d grid).
 
 
-def _ccem_reason(key: str) -> str | None:
+def _module_reason(module: str, attr: str) -> str | None:
+    """Why ``module.attr`` cannot be benchmarked here, or None."""
     try:
-        ccem = importlib.import_module("sigref.ccem")
+        mod = importlib.import_module(module)
     except ImportError as exc:
-        return f"sigref.ccem is not importable ({exc})"
-    if not hasattr(ccem, "delta_star"):
-        return "sigref.ccem.delta_star does not exist"
-    return None
+        return f"{module} is not importable ({exc})"
+    return None if hasattr(mod, attr) else f"{module} has no {attr}"
+
+
+def _ccem_reason(key: str) -> str | None:
+    return _module_reason("sigref.ccem", "delta_star")
 
 
 def _ccem_setup(backend: Any, inputs: dict[str, Any] | None, options: dict[str, Any]) -> Callable[[], Any]:
@@ -403,13 +406,7 @@ def _ccem_setup(backend: Any, inputs: dict[str, Any] | None, options: dict[str, 
 
 
 def _bangachev_reason(key: str) -> str | None:
-    try:
-        mod = importlib.import_module("sigref.experiments.bangachev2025")
-    except ImportError as exc:
-        return f"sigref.experiments.bangachev2025 is not importable ({exc})"
-    if not hasattr(mod, "run_e1"):
-        return "sigref.experiments.bangachev2025 exposes no run_e1(backend, steps, progress) yet"
-    return None
+    return _module_reason("sigref.experiments.bangachev2025", "run_e1")
 
 
 def _bangachev_setup(backend: Any, inputs: dict[str, Any] | None, options: dict[str, Any]) -> Callable[[], Any]:

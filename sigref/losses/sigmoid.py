@@ -34,9 +34,9 @@ label matrix or mask is ever built.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import array_api_extra as xpx
@@ -54,7 +54,7 @@ REDUCTIONS = ("sum", "per_anchor", "mean")
 AUTO_CHUNK_ELEMENTS = 2**22
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class _Options:
     reduction: str
     gamma: float
@@ -106,8 +106,8 @@ def _pair_terms(xp: Any, q: Any, opt: _Options, want_grad: bool) -> tuple[Any, A
 
 def _positive_terms(xp: Any, zd: Any, opt: _Options, want_grad: bool) -> tuple[Any, Any | None]:
     """f and dL/dz on the positive logits z_ii (q = -z_ii; positives are always kept)."""
-    if opt.log_threshold is not None:
-        opt = _Options("sum", 0.0, False, None, False, None)
+    if opt.log_threshold is not None:  # filtering keeps every positive with the plain loss
+        opt = dataclasses.replace(opt, gamma=0.0, log_threshold=None)
     f, fp, _ = _pair_terms_for(zd)(xp, -zd, opt, want_grad)
     return f, (-fp if want_grad else None)
 

@@ -15,8 +15,8 @@ $(VENV)/.core: $(BIN)/python pyproject.toml
 	$(PIP) -e .
 	touch $@
 
-$(VENV)/.test: $(VENV)/.core backends/torch/pyproject.toml backends/cupy/pyproject.toml
-	$(PIP) -e '.[test]' -e backends/torch -e backends/cupy torch==2.14.1 torchvision==0.29.1 open-clip-torch
+$(VENV)/.test: $(VENV)/.core backends/torch/pyproject.toml backends/cupy/pyproject.toml backends/numba/pyproject.toml
+	$(PIP) -e '.[test]' -e backends/torch -e backends/cupy -e backends/numba torch==2.14.1 torchvision==0.29.1 open-clip-torch
 	touch $@
 
 run: $(VENV)/.core

@@ -35,7 +35,9 @@ label matrix or mask is ever built.
 from __future__ import annotations
 
 import dataclasses
+import importlib.metadata
 import math
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -69,12 +71,33 @@ class _Options:
 #: array-API reference below, which the plugins' tests compare them with.
 FUSED_PAIR_TERMS: dict[str, Callable[..., tuple[Any, Any | None, Any | None]]] = {}
 
+#: Entry-point group of the fused passes: an entry point named after the array library (``numpy``,
+#: ``torch``) points at a module that calls :func:`register_fused_pair_terms` when imported. It is
+#: imported the first time a block of that library reaches the kernel; ``SIGREF_FUSED=0`` in the
+#: environment keeps every library on the array-API reference.
+FUSED_ENTRY_POINT_GROUP = "sigref.fused"
+_FUSED_LOOKED_UP: set[str] = set()
+
 
 def register_fused_pair_terms(library: str, fn: Callable[..., tuple[Any, Any | None, Any | None]]) -> None:
     """Use ``fn(xp, q, opt, want_grad)`` instead of the array-API :func:`_pair_terms` for arrays
     of ``library`` (the top-level module name of the array type, e.g. ``"torch"``). ``opt`` has
     the attributes ``gamma``, ``detach_weight`` and ``log_threshold``."""
     FUSED_PAIR_TERMS[library] = fn
+
+
+def _load_fused_pair_terms(library: str) -> None:
+    _FUSED_LOOKED_UP.add(library)
+    if os.environ.get("SIGREF_FUSED", "1").strip() == "0":
+        return
+    for entry in importlib.metadata.entry_points(group=FUSED_ENTRY_POINT_GROUP, name=library):
+        try:
+            entry.load()
+        except Exception as exc:
+            raise RuntimeError(
+                f"the fused {library} pass of plugin {entry.value!r} failed to load ({type(exc).__name__}: {exc}); "
+                "repair or uninstall that plugin, or set SIGREF_FUSED=0 to use the array-API reference"
+            ) from exc
 
 
 def _pair_terms(xp: Any, q: Any, opt: _Options, want_grad: bool) -> tuple[Any, Any | None, Any | None]:
@@ -113,7 +136,10 @@ def _positive_terms(xp: Any, zd: Any, opt: _Options, want_grad: bool) -> tuple[A
 
 
 def _pair_terms_for(x: Any) -> Callable[..., tuple[Any, Any | None, Any | None]]:
-    return FUSED_PAIR_TERMS.get(type(x).__module__.split(".")[0], _pair_terms)
+    library = type(x).__module__.split(".")[0]
+    if library not in _FUSED_LOOKED_UP:
+        _load_fused_pair_terms(library)
+    return FUSED_PAIR_TERMS.get(library, _pair_terms)
 
 
 def _diagonal_slice(c: int, m: int, r0: int) -> slice:

@@ -1,0 +1,123 @@
+"""The Numba elementwise pass (sigref_numba) against sigref's array-API reference.
+
+NumPy blocks reach the compiled pass through the ``sigref.fused`` entry point; the reference is
+the same kernel with the pass unregistered, so values and every gradient are compared end to end.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import array_api_compat
+import numpy as np
+import pytest
+
+from sigref.losses import sigmoid as core
+
+fused = pytest.importorskip("sigref_numba.fused", reason="sigref-numba (pip install -e backends/numba) is not installed")
+
+EXTREMES = [-1e9, -1e3, -80.0, -30.0, -5.0, -0.3, -1e-30, 0.0, 1e-30, 0.2, 4.0, 19.0, 25.0, 60.0, 1e3, 1e9]
+OPTIONS = [dict(gamma=0.0), dict(gamma=1.0), dict(gamma=0.4), dict(gamma=2.5, detach_weight=True),
+           dict(gamma=1.0, log_threshold=math.log(0.05)), dict(gamma=0.0, log_threshold=math.log(0.3))]
+
+
+def _opt(**kw):
+    return SimpleNamespace(gamma=kw.get("gamma", 0.0), detach_weight=kw.get("detach_weight", False), log_threshold=kw.get("log_threshold"))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("opts", OPTIONS)
+@pytest.mark.parametrize("want_grad", [True, False])
+def test_pass_matches_the_reference_on_extreme_logits(dtype, opts, want_grad):
+    q = np.array(EXTREMES, dtype=dtype)
+    opt = _opt(**opts)
+    xp = array_api_compat.array_namespace(q)
+    f, fp, keep = fused.pair_terms(xp, q, opt, want_grad)
+    f_ref, fp_ref, keep_ref = core._pair_terms(xp, q, opt, want_grad)
+    rtol = 1e-6 if dtype == np.float32 else 1e-14
+    assert f.dtype == dtype and np.all(np.isfinite(f))
+    np.testing.assert_allclose(f, f_ref, rtol=rtol, atol=1e-30)
+    assert (fp is None) == (not want_grad)
+    if want_grad:
+        assert fp.dtype == dtype
+        np.testing.assert_allclose(fp, fp_ref, rtol=rtol, atol=1e-30)
+    assert (keep is None) == (keep_ref is None) and (keep is None or np.array_equal(keep, keep_ref))
+
+
+def test_pass_keeps_shape_and_reads_strided_blocks():
+    q = np.random.default_rng(3).normal(0.0, 6.0, (3, 8, 10))[:, ::2, 1:]  # non-contiguous view
+    opt = _opt(gamma=1.0)
+    f, fp, _ = fused.pair_terms(np, q, opt, True)
+    f_ref, fp_ref, _ = core._pair_terms(array_api_compat.array_namespace(q), q, opt, True)
+    assert f.shape == q.shape and fp.shape == q.shape
+    np.testing.assert_allclose(f, f_ref, rtol=1e-14)
+    np.testing.assert_allclose(fp, fp_ref, rtol=1e-14)
+
+
+def test_pass_rejects_integer_logits():
+    with pytest.raises(TypeError, match="q: expected a float32 or float64 array, got dtype int64"):
+        fused.pair_terms(np, np.arange(4), _opt(), True)
+
+
+def test_numpy_blocks_use_the_compiled_pass():
+    core._pair_terms_for(np.zeros(1))
+    assert core._pair_terms_for(np.zeros(1)) is fused.pair_terms
+
+
+def _loss_inputs(rng, batch, n, d):
+    def unit(x):
+        return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+    U = unit(rng.standard_normal((*batch, n, d)))
+    V = unit(U + 0.6 * rng.standard_normal((*batch, n, d)))
+    return U, V
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", core.REDUCTIONS)
+@pytest.mark.parametrize("variant", [dict(), dict(gamma=1.0), dict(gamma=2.0), dict(gamma=0.5, detach_weight=True),
+                                     dict(gamma=1.0, filter_threshold=0.05), dict(negatives_only=True)])
+@pytest.mark.parametrize("chunk_size", [None, 3, "auto"])
+def test_loss_and_gradients_equal_the_reference(monkeypatch, dtype, reduction, variant, chunk_size):
+    rng = np.random.default_rng(11)
+    U, V = (x.astype(dtype) for x in _loss_inputs(rng, (2,), 7, 5))
+    t = np.array([4.0, 10.0], dtype=dtype)
+    b = np.array([2.0, 10.0], dtype=dtype)
+    kwargs = dict(reduction=reduction, chunk_size=chunk_size, diagnostics=True, **variant)
+    got = core.sigmoid_loss_and_grad(U, V, t, b, **kwargs)
+    monkeypatch.delitem(core.FUSED_PAIR_TERMS, "numpy")
+    assert core._pair_terms_for(U) is core._pair_terms
+    want = core.sigmoid_loss_and_grad(U, V, t, b, **kwargs)
+    rtol = 2e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got.value, want.value, rtol=rtol)
+    assert got.grad.keys() == want.grad.keys()
+    for key in got.grad:
+        scale = np.max(np.abs(want.grad[key]))
+        np.testing.assert_allclose(got.grad[key], want.grad[key], rtol=rtol, atol=rtol * scale, err_msg=key)
+    for key in want.diagnostics:
+        np.testing.assert_allclose(got.diagnostics[key], want.diagnostics[key], rtol=rtol, err_msg=key)
+
+
+def test_sigref_fused_0_keeps_numpy_on_the_reference():
+    code = ("import numpy as np; from sigref.losses import sigmoid as s; "
+            "print(s._pair_terms_for(np.zeros(1)) is s._pair_terms, 'numpy' in s.FUSED_PAIR_TERMS)")
+    env = {**os.environ, "SIGREF_FUSED": "0"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "False"]
+
+
+def test_a_broken_fused_plugin_is_a_clear_error(monkeypatch):
+    class Broken:
+        value = "broken_plugin.fused"
+
+        def load(self):
+            raise ImportError("no module named broken_plugin")
+
+    monkeypatch.setattr(core.importlib.metadata, "entry_points", lambda **kw: [Broken()] if kw.get("name") == "fakelib" else [])
+    monkeypatch.setattr(core, "_FUSED_LOOKED_UP", set())
+    with pytest.raises(RuntimeError, match=r"fused fakelib pass of plugin 'broken_plugin.fused' failed to load.*SIGREF_FUSED=0"):
+        core._load_fused_pair_terms("fakelib")

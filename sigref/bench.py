@@ -76,6 +76,7 @@ from sigref.sampling import rng_from, uniform_sphere
 __all__ = [
     "BACKEND_KEYS",
     "BenchOptions",
+    "elementwise_pass",
     "Measurement",
     "Unavailable",
     "find_measurement",
@@ -352,9 +353,18 @@ def _sigref_setup(name: str) -> Callable[..., Callable[[], Any]]:
             res = sigmoid_loss_and_grad(U, V, t, b, **kwargs)
             return {"loss": res.value, **{k: res.grad[k] for k in ("U", "t", "b") if k in res.grad}}
 
+        run.elementwise = elementwise_pass(U)
         return run
 
     return setup
+
+
+def elementwise_pass(x: Any) -> str:
+    """Which elementwise pass sigref's kernel runs on blocks like ``x`` (a plugin's fused pass or the reference)."""
+    from sigref.losses import sigmoid as kernel
+
+    fn = kernel._pair_terms_for(x)
+    return f"{fn.__module__}.{fn.__qualname__}"
 
 
 register(Measurement("floor", "U V^T, S V, S^T U (the three products; lower bound)", _floor_setup,
@@ -615,6 +625,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
             "memory_method": method or "n/a (no probe for this device)",
             "peak_traced_bytes": traced,
             "warmup_s": call_s if spec["warmup"] else None,
+            "elementwise": getattr(fn, "elementwise", None),
             **checks,
         }
     except Unavailable as exc:
@@ -666,7 +677,7 @@ def _load() -> dict[str, Any]:
 
 def _host() -> dict[str, Any]:
     versions: dict[str, str] = {}
-    for dist in ("sigref", "sigref-torch", "sigref-cupy", "numpy", "torch", "cupy", "open-clip-torch"):
+    for dist in ("sigref", "sigref-torch", "sigref-cupy", "sigref-numba", "numpy", "numba", "torch", "cupy", "open-clip-torch"):
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             versions[dist] = importlib.metadata.version(dist)
     host: dict[str, Any] = {
@@ -1013,6 +1024,9 @@ def format_markdown(report: dict[str, Any]) -> str:
         f"(stopping after {opts['budget_s']:g} s); isolation: {opts['isolate']}; "
         "memory: peak above the inputs during one forward+backward",
     ]
+    passes = sorted({(r["backend"], r["elementwise"]) for r in results if r.get("elementwise")})
+    if passes:
+        lines.append("- sigref's elementwise pass: " + "; ".join(f"{b} `{p}`" for b, p in passes))
     if report.get("command"):
         lines.append("- command: `" + " ".join(report["command"]) + "`")
     lines.append("")

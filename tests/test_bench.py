@@ -205,6 +205,16 @@ def test_quick_report_files_and_header(quick_report) -> None:
     table = [line for line in md.splitlines() if line.startswith(("| numpy |", "| torch |"))]
     assert len(table) == len(ok) + 4  # every row once, plus one headline row per backend x dtype
     assert not [r for r in report["results"] if r["kind"] == "solver"]  # solvers=False
+    from sigref.losses import sigmoid as kernel
+
+    for r in ok:  # sigref rows name the elementwise pass that ran, the others none
+        if r["impl"].startswith("sigref"):
+            sample = np.zeros(1) if r["backend"] == "numpy" else __import__("torch").zeros(1)
+            fn = kernel._pair_terms_for(sample)
+            assert r["elementwise"] == f"{fn.__module__}.{fn.__qualname__}"
+            assert f"{r['backend']} `{r['elementwise']}`" in md
+        else:
+            assert r["elementwise"] is None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -59,6 +59,7 @@ def _bridge_setup(name: str) -> Callable[..., Callable[[], Any]]:
             loss.backward()
             return {"loss": loss.detach(), "U": U.grad, "t": t.grad, "b": b.grad}
 
+        run.elementwise = _bench.elementwise_pass(U)
         return run
 
     return setup

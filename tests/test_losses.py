@@ -96,6 +96,22 @@ def test_filtering_with_gamma_zero_keeps_everything(backend):
     assert float(filt.diagnostics["kept_fraction"]) == 1.0
 
 
+@pytest.mark.parametrize("gamma", [0.25, 1.0, 2.0, 40.0])
+@pytest.mark.parametrize("threshold", [1e-300, 0.05, 0.5, 0.999])
+def test_filter_logit_is_where_the_penalty_crosses_the_threshold(gamma, threshold):
+    """q > filter_logit(gamma, c) is the filtering rule sigma(q)^gamma > c, evaluated in log space."""
+    from sigref.losses.sigmoid import filter_logit
+
+    q0 = filter_logit(gamma, threshold)
+    assert math.isfinite(q0)
+    # sigma(q0)^gamma = c, as gamma log sigma(q0) = log c (log sigma(q) = -log(1 + e^-q))
+    assert -gamma * np.logaddexp(0.0, -q0) == pytest.approx(math.log(threshold), rel=1e-12)
+    q = q0 + np.array([-1e-3, -1e-9, 1e-9, 1e-3]) * max(1.0, abs(q0))
+    penalty_log = -gamma * np.logaddexp(0.0, -q)  # gamma log sigma(q)
+    assert ((q > q0) == (penalty_log > math.log(threshold))).all()
+    assert filter_logit(0.0, threshold) == -math.inf  # gamma = 0: the penalty is 1, every pair kept
+
+
 def test_siglip_conversion_round_trip():
     t, b = losses.paper_from_siglip(10.0, -10.0)
     assert (t, b) == losses.SIGLIP_INIT

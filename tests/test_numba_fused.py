@@ -6,11 +6,9 @@ the same kernel with the pass unregistered, so values and every gradient are com
 
 from __future__ import annotations
 
-import math
 import os
 import subprocess
 import sys
-from types import SimpleNamespace
 
 import array_api_compat
 import numpy as np
@@ -22,11 +20,12 @@ fused = pytest.importorskip("sigref_numba.fused", reason="sigref-numba (pip inst
 
 EXTREMES = [-1e9, -1e3, -80.0, -30.0, -5.0, -0.3, -1e-30, 0.0, 1e-30, 0.2, 4.0, 19.0, 25.0, 60.0, 1e3, 1e9]
 OPTIONS = [dict(gamma=0.0), dict(gamma=1.0), dict(gamma=0.4), dict(gamma=2.5, detach_weight=True),
-           dict(gamma=1.0, log_threshold=math.log(0.05)), dict(gamma=0.0, log_threshold=math.log(0.3))]
+           dict(gamma=1.0, threshold=0.05), dict(gamma=2.0, threshold=0.3), dict(gamma=0.0, threshold=0.3)]
 
 
-def _opt(**kw):
-    return SimpleNamespace(gamma=kw.get("gamma", 0.0), detach_weight=kw.get("detach_weight", False), log_threshold=kw.get("log_threshold"))
+def _opt(gamma=0.0, detach_weight=False, threshold=None):
+    keep_above = None if threshold is None else core.filter_logit(gamma, threshold)
+    return core._Options("sum", gamma, detach_weight, keep_above, False, None)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

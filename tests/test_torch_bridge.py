@@ -147,18 +147,18 @@ def test_cuda_tensors_when_available():
 @pytest.mark.parametrize(
     "opts",
     [dict(gamma=0.0), dict(gamma=1.0), dict(gamma=0.4), dict(gamma=2.5, detach_weight=True),
-     dict(gamma=1.0, log_threshold=math.log(0.05)), dict(gamma=0.0, log_threshold=math.log(0.3))],
+     dict(gamma=1.0, threshold=0.05), dict(gamma=2.0, threshold=0.3), dict(gamma=0.0, threshold=0.3)],
 )
 def test_fused_pair_terms_match_the_array_api_reference(dtype, opts):
     """The torch fast path (sigref_torch.fused) against sigref's array-API elementwise pass."""
-    from types import SimpleNamespace
 
     import array_api_compat
 
     from sigref.losses import sigmoid as core
     from sigref_torch import fused
 
-    opt = SimpleNamespace(gamma=opts["gamma"], detach_weight=opts.get("detach_weight", False), log_threshold=opts.get("log_threshold"))
+    opt = core._Options("sum", opts["gamma"], opts.get("detach_weight", False),
+                        core.filter_logit(opts["gamma"], opts["threshold"]) if "threshold" in opts else None, False, None)
     q = torch.tensor([-1e9, -1e3, -80.0, -30.0, -5.0, -0.3, 0.0, 0.2, 4.0, 19.0, 25.0, 60.0, 1e3, 1e9], dtype=dtype)
     xp = array_api_compat.array_namespace(q)
     f, fp, keep = fused.pair_terms(xp, q, opt, True)

@@ -61,7 +61,7 @@ class _Options:
     reduction: str
     gamma: float
     detach_weight: bool
-    log_threshold: float | None  # log of the filtering threshold, None: no filtering
+    keep_above: float | None  # filtering keeps the negatives with logit q > keep_above; None: no filtering
     negatives_only: bool
     chunk_size: int | str | None
 
@@ -82,7 +82,7 @@ _FUSED_LOOKED_UP: set[str] = set()
 def register_fused_pair_terms(library: str, fn: Callable[..., tuple[Any, Any | None, Any | None]]) -> None:
     """Use ``fn(xp, q, opt, want_grad)`` instead of the array-API :func:`_pair_terms` for arrays
     of ``library`` (the top-level module name of the array type, e.g. ``"torch"``). ``opt`` has
-    the attributes ``gamma``, ``detach_weight`` and ``log_threshold``."""
+    the attributes ``gamma``, ``detach_weight`` and ``keep_above`` (see :func:`filter_logit`)."""
     FUSED_PAIR_TERMS[library] = fn
 
 
@@ -100,6 +100,19 @@ def _load_fused_pair_terms(library: str) -> None:
             ) from exc
 
 
+def filter_logit(gamma: float, threshold: float) -> float:
+    """The logit above which MSCL filtering keeps a negative: sigma(q)^gamma > threshold exactly when
+
+        q > logit(threshold^(1/gamma)) = c - log1p(-e^c),   c = log(threshold) / gamma,
+
+    since sigma is increasing (-inf for gamma = 0: every pair is kept). One comparison per pair
+    instead of a log-sigmoid, a product and a comparison; computed in float64 without overflow."""
+    if gamma == 0.0:
+        return -math.inf
+    c = math.log(threshold) / gamma
+    return c - math.log1p(-math.exp(c))
+
+
 def _pair_terms(xp: Any, q: Any, opt: _Options, want_grad: bool) -> tuple[Any, Any | None, Any | None]:
     """Elementwise f(q) = w(q) softplus(q), f'(q), and the kept-pair indicator (filtering only),
     from the parts of :func:`sigref.numerics.logistic_parts` (one exp, one log per pair)."""
@@ -109,16 +122,15 @@ def _pair_terms(xp: Any, q: Any, opt: _Options, want_grad: bool) -> tuple[Any, A
     def sigma(side: Any) -> Any:  # sigma(q) for side = sign(q), sigma(-q) for side = -sign(q)
         return xp.maximum(e, side) * r
 
-    if opt.gamma == 0.0 and opt.log_threshold is None:
+    if opt.gamma == 0.0 and opt.keep_above is None:
         return sp, (sigma(xp.sign(q)) if want_grad else None), None
-    ls = xp.clip(q, max=0.0) - log1p_e  # log sigma(q)
-    if opt.log_threshold is not None:
-        keep = (opt.gamma * ls) > opt.log_threshold
+    if opt.keep_above is not None:
+        keep = q > opt.keep_above
         kept = xp.astype(keep, q.dtype)
         return sp * kept, (sigma(xp.sign(q)) * kept if want_grad else None), keep
     sign = xp.sign(q)
     sg = sigma(sign)
-    w = sg if opt.gamma == 1.0 else xp.exp(opt.gamma * ls)
+    w = sg if opt.gamma == 1.0 else xp.exp(opt.gamma * (xp.clip(q, max=0.0) - log1p_e))  # exp(gamma log sigma(q))
     if not want_grad:
         return w * sp, None, None
     if opt.detach_weight:
@@ -129,8 +141,8 @@ def _pair_terms(xp: Any, q: Any, opt: _Options, want_grad: bool) -> tuple[Any, A
 
 def _positive_terms(xp: Any, zd: Any, opt: _Options, want_grad: bool) -> tuple[Any, Any | None]:
     """f and dL/dz on the positive logits z_ii (q = -z_ii; positives are always kept)."""
-    if opt.log_threshold is not None:  # filtering keeps every positive with the plain loss
-        opt = dataclasses.replace(opt, gamma=0.0, log_threshold=None)
+    if opt.keep_above is not None:  # filtering keeps every positive with the plain loss
+        opt = dataclasses.replace(opt, gamma=0.0, keep_above=None)
     f, fp, _ = _pair_terms_for(zd)(xp, -zd, opt, want_grad)
     return f, (-fp if want_grad else None)
 
@@ -254,18 +266,18 @@ def _validate(U: Any, V: Any, t: Any, b: Any, b_rel: Any, *, reduction: str, gam
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
     if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not (0.0 <= gamma < math.inf):
         raise ValueError(f"gamma must be a finite number >= 0, got {gamma!r}")
-    log_threshold = None
+    keep_above = None
     if filter_threshold is not None:
         if not isinstance(filter_threshold, (int, float)) or not (0.0 < filter_threshold < 1.0):
             raise ValueError(f"filter_threshold must be in (0, 1) or None, got {filter_threshold!r}")
-        log_threshold = math.log(filter_threshold)
+        keep_above = filter_logit(float(gamma), filter_threshold)
     if chunk_size is not None and chunk_size != "auto":
         positive_int("chunk_size", chunk_size)
     if (b is None) == (b_rel is None):
         raise TypeError("give exactly one of b (bias) and b_rel (relative bias, b = t * b_rel)")
     t_arr = param(xp, "t", t, U, positive=True)
     bias = param(xp, "b" if b is not None else "b_rel", b if b is not None else b_rel, U)
-    opt = _Options(reduction, float(gamma), bool(detach_weight), log_threshold, bool(negatives_only), chunk_size)
+    opt = _Options(reduction, float(gamma), bool(detach_weight), keep_above, bool(negatives_only), chunk_size)
     return xp, t_arr, bias, opt
 
 

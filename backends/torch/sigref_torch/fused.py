@@ -21,10 +21,9 @@ _LINEAR_ABOVE = 40.0
 def pair_terms(xp: Any, q: torch.Tensor, opt: Any, want_grad: bool) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
     """f(q) = sigma(q)^gamma softplus(q), f'(q) and the filtering mask; see sigref.losses.sigmoid."""
     sp = F.softplus(q, threshold=_LINEAR_ABOVE)
-    if opt.log_threshold is not None:
-        keep = (q - sp).mul_(opt.gamma) > opt.log_threshold  # gamma * log_sigmoid(q)
-        kept = keep.to(q.dtype)
-        return sp.mul_(kept), (torch.sigmoid(q).mul_(kept) if want_grad else None), keep
+    if opt.keep_above is not None:
+        keep = q > opt.keep_above
+        return sp.mul_(keep), (torch.sigmoid(q).mul_(keep) if want_grad else None), keep
     if opt.gamma == 0.0:
         return sp, (torch.sigmoid(q) if want_grad else None), None
     sg = torch.sigmoid(q)
@@ -34,8 +33,8 @@ def pair_terms(xp: Any, q: torch.Tensor, opt: Any, want_grad: bool) -> tuple[tor
         return f, None, None
     if opt.detach_weight:
         return f, w * sg, None
-    # sigma(q)^gamma (gamma sigma(-q) softplus(q) + sigma(q))
-    return f, torch.sigmoid(-q).mul_(sp).mul_(opt.gamma).add_(sg).mul_(w), None
+    # sigma(q)^gamma (gamma sigma(-q) softplus(q) + sigma(q)), the bracket in one addcmul
+    return f, torch.addcmul(sg, torch.sigmoid(-q), sp, value=opt.gamma).mul_(w), None
 
 
 register_fused_pair_terms("torch", pair_terms)

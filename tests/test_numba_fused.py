@@ -47,6 +47,17 @@ def test_pass_matches_the_reference_on_extreme_logits(dtype, opts, want_grad):
     assert (keep is None) == (keep_ref is None) and (keep is None or np.array_equal(keep, keep_ref))
 
 
+@pytest.mark.parametrize("opts", OPTIONS)
+def test_multi_threaded_pass_matches_the_reference(opts):
+    q = np.random.default_rng(5).normal(-6.0, 8.0, fused.PARALLEL_MIN_PAIRS + 3)
+    opt = _opt(**opts)
+    f, fp, keep = fused.pair_terms(np, q, opt, True)
+    f_ref, fp_ref, keep_ref = core._pair_terms(array_api_compat.array_namespace(q), q, opt, True)
+    np.testing.assert_allclose(f, f_ref, rtol=1e-14, atol=1e-300)
+    np.testing.assert_allclose(fp, fp_ref, rtol=1e-14, atol=1e-300)
+    assert (keep is None) == (keep_ref is None) and (keep is None or np.array_equal(keep, keep_ref))
+
+
 def test_pass_keeps_shape_and_reads_strided_blocks():
     q = np.random.default_rng(3).normal(0.0, 6.0, (3, 8, 10))[:, ::2, 1:]  # non-contiguous view
     opt = _opt(gamma=1.0)

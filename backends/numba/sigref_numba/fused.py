@@ -38,9 +38,18 @@ def _logistic(x, one):  # pragma: no cover (compiled)
     return log1p_e, x - log1p_e, e * r, r
 
 
+#: Blocks below this many pairs run on one thread: a parallel region costs a wake-up of every
+#: worker thread, which on a busy machine waits for a scheduler slot (measured: 16 ms at N = 96).
+PARALLEL_MIN_PAIRS = 2**15
+
+
+def _compiled(kernel):
+    """(multi-threaded, single-threaded) compilations of one kernel (``prange`` is ``range`` in the latter)."""
+    return numba.njit(parallel=True, nogil=True, cache=True)(kernel), numba.njit(nogil=True, cache=True)(kernel)
+
+
 # One kernel per variant (a mode switch inside the loop measured 1.4x slower). ``one``, ``gamma`` and
 # ``keep_above`` carry the block's dtype, so float32 stays float32.
-@numba.njit(parallel=True, nogil=True, cache=True)
 def _plain(q, one, f, fp, want_grad):  # pragma: no cover (compiled)
     for i in numba.prange(q.size):
         softplus, _, sigma, _ = _logistic(q[i], one)
@@ -49,7 +58,6 @@ def _plain(q, one, f, fp, want_grad):  # pragma: no cover (compiled)
             fp[i] = sigma
 
 
-@numba.njit(parallel=True, nogil=True, cache=True)
 def _filtered(q, one, keep_above, f, fp, keep, want_grad):  # pragma: no cover (compiled)
     zero = one - one
     for i in numba.prange(q.size):
@@ -61,7 +69,6 @@ def _filtered(q, one, keep_above, f, fp, keep, want_grad):  # pragma: no cover (
             fp[i] = sigma if kept else zero
 
 
-@numba.njit(parallel=True, nogil=True, cache=True)
 def _modulated(q, one, gamma, detach_weight, f, fp, want_grad):  # pragma: no cover (compiled)
     for i in numba.prange(q.size):
         softplus, log_sigma, sigma, sigma_neg = _logistic(q[i], one)
@@ -70,6 +77,14 @@ def _modulated(q, one, gamma, detach_weight, f, fp, want_grad):  # pragma: no co
         if want_grad:
             # d/dq [sigma(q)^gamma softplus(q)] = sigma(q)^gamma (gamma sigma(-q) softplus(q) + sigma(q))
             fp[i] = w * sigma if detach_weight else w * (gamma * sigma_neg * softplus + sigma)
+
+
+_KERNELS = {name: _compiled(kernel) for name, kernel in (("plain", _plain), ("filtered", _filtered), ("modulated", _modulated))}
+
+
+def _kernel(name: str, pairs: int):
+    parallel, serial = _KERNELS[name]
+    return parallel if pairs >= PARALLEL_MIN_PAIRS else serial
 
 
 def pair_terms(xp: Any, q: np.ndarray, opt: Any, want_grad: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
@@ -83,12 +98,12 @@ def pair_terms(xp: Any, q: np.ndarray, opt: Any, want_grad: bool) -> tuple[np.nd
     keep = None
     if opt.keep_above is not None:
         keep = np.empty(flat.shape, np.bool_)
-        _filtered(flat, scalar(1), scalar(opt.keep_above), f, fp, keep, want_grad)
+        _kernel("filtered", flat.size)(flat, scalar(1), scalar(opt.keep_above), f, fp, keep, want_grad)
         keep = keep.reshape(q.shape)
     elif opt.gamma == 0.0:
-        _plain(flat, scalar(1), f, fp, want_grad)
+        _kernel("plain", flat.size)(flat, scalar(1), f, fp, want_grad)
     else:
-        _modulated(flat, scalar(1), scalar(opt.gamma), bool(opt.detach_weight), f, fp, want_grad)
+        _kernel("modulated", flat.size)(flat, scalar(1), scalar(opt.gamma), bool(opt.detach_weight), f, fp, want_grad)
     return f.reshape(q.shape), (fp.reshape(q.shape) if want_grad else None), keep
 
 

@@ -596,31 +596,13 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
             out = fn()
             backend.synchronize()
             peak, method = int(probe.peak()), probe.method
-        # Timing runs as sigref's own processes do, with freed memory kept for reuse (see
-        # sigref.hostmem): one more warm-up call, then the timed repeats.
-        retain_freed_memory()
-        out = None
-        out = fn()
-        backend.synchronize()
-        times: list[float] = []
-        started = time.perf_counter()
-        while len(times) < spec["repeats"]:
-            out = None
-            t0 = time.perf_counter()
-            out = fn()
-            backend.synchronize()
-            times.append(time.perf_counter() - t0)
-            if time.perf_counter() - started > spec["budget_s"]:
-                break
         checks = _checks(backend, out)
         out = None
+        timing = _time_interleaved(backend, [fn], spec["repeats"], spec["budget_s"])[0] if spec.get("timed", True) else {}
         return {
             **result,
             "status": "ok",
-            "time_s": statistics.median(times),
-            "time_min_s": min(times),
-            "times_s": times,
-            "repeats": len(times),
+            **timing,
             "peak_bytes": peak,
             "memory_method": method or "n/a (no probe for this device)",
             "peak_traced_bytes": traced,
@@ -634,18 +616,72 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
         return {**result, "status": "error", "reason": f"{type(exc).__name__}: {exc}"}
 
 
+def _time_interleaved(backend: Any, fns: list[Callable[[], Any]], repeats: int, budget_s: float) -> list[dict[str, Any]]:
+    """Time the calls round-robin (one call of each per round) until each has ``repeats`` samples or the
+    rounds took ``budget_s`` per call; slow drifts of the machine then hit every row alike.
+
+    Timing runs as sigref's own processes do, with freed memory kept for reuse (see :mod:`sigref.hostmem`),
+    after one more warm-up call of each."""
+    retain_freed_memory()
+    for fn in fns:
+        fn()
+        backend.synchronize()
+    times: list[list[float]] = [[] for _ in fns]
+    started = time.perf_counter()
+    while len(times[0]) < repeats:
+        for fn, samples in zip(fns, times):
+            t0 = time.perf_counter()
+            fn()
+            backend.synchronize()
+            samples.append(time.perf_counter() - t0)
+        if time.perf_counter() - started > budget_s * len(fns):
+            break
+    return [{"time_s": statistics.median(t), "time_min_s": min(t), "times_s": t, "repeats": len(t),
+             "timing": f"interleaved with {len(fns) - 1} other rows" if len(fns) > 1 else "alone"} for t in times]
+
+
+def measure_timing_group(specs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Time the measurements of one (backend, dtype, N, d) side by side in this process, on shared inputs.
+
+    Returns ``{"timings": [record per spec]}``; a measurement that fails here gets its error instead."""
+    from sigref.backend import get_backend
+
+    key, dtype, n, d = (specs[0][k] for k in ("backend", "dtype", "N", "d"))
+    library, device, _ = BACKEND_KEYS.get(key, (key, None, False))
+    load_plugins([library])
+    backend = get_backend(library, device=device, dtype=dtype)
+    inputs = _inputs(backend, n, d, specs[0]["seed"])
+    records, fns = [], []
+    for spec in specs:
+        record = _record_base(spec)
+        try:
+            fns.append(find_measurement(spec["impl"], library).setup(backend, inputs, spec["options"]))
+            records.append(record)
+        except Exception as exc:
+            records.append({**record, "timing_error": f"{type(exc).__name__}: {exc}"})
+    timed = iter(_time_interleaved(backend, fns, specs[0]["repeats"], specs[0]["budget_s"]) if fns else [])
+    return {"timings": [r if "timing_error" in r else {**r, **next(timed)} for r in records]}
+
+
 def _record_base(spec: dict[str, Any]) -> dict[str, Any]:
     return {k: spec.get(k) for k in ("impl", "kind", "backend", "dtype", "N", "d")}
 
 
 def _worker_main() -> int:
-    specs = json.loads(sys.stdin.read())
-    for spec in specs:
-        setting = _limit_malloc()
-        record = measure(spec)
-        record["malloc"] = f"memory: {setting}; timing: freed memory retained (sigref.hostmem)"
-        print(RESULT_PREFIX + json.dumps(record), flush=True)
+    items = json.loads(sys.stdin.read())
+    for item in items:
+        print(RESULT_PREFIX + json.dumps(_run_item(item)), flush=True)
     return 0
+
+
+def _run_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A work item: a measurement spec, or ``{"group": [specs]}`` to time side by side."""
+    if "group" in item:
+        return measure_timing_group(item["group"])
+    setting = _limit_malloc()
+    record = measure(item)
+    record["malloc"] = f"memory: {setting}; timing: freed memory retained (sigref.hostmem)"
+    return record
 
 
 # --------------------------------------------------------------------------------------------
@@ -845,15 +881,49 @@ def plan(options: BenchOptions) -> tuple[list[dict[str, Any]], list[dict[str, An
     return specs, skipped, missing
 
 
-def _batches(specs: list[dict[str, Any]], isolate: str) -> list[list[dict[str, Any]]]:
+def _work_items(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every loss measurement's memory (and checks) alone, its time in a group with the other rows of
+    the same (backend, dtype, N, d); solvers are measured whole."""
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for spec in specs:
+        if spec["kind"] != "solver":
+            groups.setdefault((spec["backend"], spec["dtype"], spec["N"], spec["d"]), []).append(spec)
+    items = [item for g in groups.values() for item in [*({**s, "timed": False} for s in g), {"group": g}]]
+    return items + [spec for spec in specs if spec["kind"] == "solver"]
+
+
+def _batches(items: list[dict[str, Any]], isolate: str) -> list[list[dict[str, Any]]]:
     if isolate == "measurement":
-        return [[s] for s in specs]
+        return [[item] for item in items]
     if isolate in ("backend", "none"):
-        groups: dict[str, list[dict[str, Any]]] = {}
-        for s in specs:
-            groups.setdefault(s["backend"], []).append(s)
-        return list(groups.values())
+        by_backend: dict[str, list[dict[str, Any]]] = {}
+        for item in items:
+            by_backend.setdefault((item["group"][0] if "group" in item else item)["backend"], []).append(item)
+        return list(by_backend.values())
     raise ValueError(f"isolate must be 'measurement', 'backend' or 'none', got {isolate!r}")
+
+
+def _merge_timings(results: list[dict[str, Any]], final: bool) -> list[dict[str, Any]]:
+    """Attach each group's timings to the memory records of the same rows (``final``: a row still
+    without one is an error, else it is pending)."""
+    timings = {}
+    for r in results:
+        for t in r.get("timings", []):
+            timings[tuple(t[k] for k in ("impl", "backend", "dtype", "N", "d"))] = t
+    merged = []
+    for r in results:
+        if "timings" in r:
+            continue
+        t = timings.get(tuple(r.get(k) for k in ("impl", "backend", "dtype", "N", "d")))
+        if r.get("status") == "ok" and r.get("kind") != "solver":
+            if t is None:
+                r = {**r, "status": "error" if final else "pending", "reason": "no timing recorded"}
+            elif "timing_error" in t:
+                r = {**r, "status": "error", "reason": f"timing: {t['timing_error']}"}
+            else:
+                r = {**r, **{k: v for k, v in t.items() if k not in r}}
+        merged.append(r)
+    return merged
 
 
 def _run_worker(batch: list[dict[str, Any]], timeout_s: float) -> list[dict[str, Any]]:
@@ -870,10 +940,13 @@ def _run_worker(batch: list[dict[str, Any]], timeout_s: float) -> list[dict[str,
         stdout = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         stderr, rc = f"timed out after {timeout_s * len(batch):.0f} s", None
     done = [json.loads(line[len(RESULT_PREFIX):]) for line in stdout.splitlines() if line.startswith(RESULT_PREFIX)]
-    for spec in batch[len(done):]:
+    for item in batch[len(done):]:
         tail = " | ".join(stderr.strip().splitlines()[-3:])
         why = f"worker exited with {rc}" + (" (killed: out of memory?)" if rc in (-9, 137) else "")
-        done.append({**_record_base(spec), "status": "error", "reason": f"{why}: {tail}"})
+        if "group" in item:
+            done.append({"timings": [{**_record_base(s), "timing_error": f"{why}: {tail}"} for s in item["group"]]})
+        else:
+            done.append({**_record_base(item), "status": "error", "reason": f"{why}: {tail}"})
     return done
 
 
@@ -913,12 +986,12 @@ def run_bench(options: BenchOptions | None = None, *, out: str | Path | None = N
     clock = time.perf_counter()
     specs, skipped, missing = plan(options)
     results: list[dict[str, Any]] = list(skipped)
-    batches = _batches(specs, options.isolate)
+    batches = _batches(_work_items(specs), options.isolate)
     bar = progress(batches, total=len(batches), desc="sigref bench", enabled=options.progress)
     host = _host()
 
     def assemble(done: list[dict[str, Any]], pending: int) -> dict[str, Any]:
-        rows = [dict(r) for r in done]
+        rows = _merge_timings([dict(r) for r in done], final=pending == 0)
         order = {n: i for i, n in enumerate(measurement_names())}
         bk = {k: i for i, k in enumerate(BACKEND_KEYS)}
         rows.sort(key=lambda r: (r.get("kind") == "solver", bk.get(r["backend"], 99), r["dtype"] or "",
@@ -951,13 +1024,14 @@ def run_bench(options: BenchOptions | None = None, *, out: str | Path | None = N
             _atomic_write(outdir / "bench.json", json.dumps(report, indent=1) + "\n")
             _atomic_write(outdir / "bench.md", format_markdown(report))
 
-    remaining = len(specs)
+    remaining = sum(len(b) for b in batches)
     for batch in bar:
         if options.progress and len(batch) == 1:
-            s0 = batch[0]
-            bar.set_postfix_str(f"{s0['impl']} {s0['backend']} {s0['dtype']} N={s0['N']} d={s0['d']}")
+            s0 = batch[0].get("group", batch)[0]
+            what = "timing" if "group" in batch[0] else s0["impl"]
+            bar.set_postfix_str(f"{what} {s0['backend']} {s0['dtype']} N={s0['N']} d={s0['d']}")
         if options.isolate == "none":
-            results.extend(measure(s) for s in batch)
+            results.extend(_run_item(item) for item in batch)
         else:
             results.extend(_run_worker(batch, options.timeout_s))
         remaining -= len(batch)

@@ -42,6 +42,7 @@ from collections.abc import Callable
 from typing import Any
 
 import array_api_extra as xpx
+from array_api_compat import device
 
 from sigref._arrays import check_embeddings, namespace, param, positive_int
 from sigref.losses._result import LossResult, sum_to_shape
@@ -228,8 +229,8 @@ def _combine(xp: Any, acc: dict[str, Any], part: dict[str, Any]) -> dict[str, An
             acc[key] = xp.minimum(acc[key], val)
         elif key.endswith("_max"):
             acc[key] = xp.maximum(acc[key], val)
-        else:
-            acc[key] = acc[key] + val
+        else:  # in place where the library allows it: no second N x d gradient per block
+            acc[key] = xpx.at(acc[key])[...].add(val)
     return acc
 
 
@@ -291,17 +292,20 @@ def _evaluate(U: Any, V: Any, t: Any, b: Any, b_rel: Any, want_grad: bool, want_
     step = AUTO_CHUNK_ELEMENTS // m if opt.chunk_size == "auto" else opt.chunk_size or n
     step = max(1, min(step, n))
     acc: dict[str, Any] = {}
-    grad_u_blocks = []
+    dU = None
     for r0 in range(0, n, step):
         part = _block(xp, U[..., r0 : min(r0 + step, n), :], V, t4, b4, r0, scale, opt, want_grad, want_diag)
-        if want_grad:
-            grad_u_blocks.append(part.pop("U"))
+        if want_grad:  # the rows of dL/dU written into one array as the blocks come (no list to concatenate)
+            rows = part.pop("U")
+            if dU is None:
+                dU = rows if step >= n else xp.zeros((*rows.shape[:-2], n, rows.shape[-1]), dtype=rows.dtype, device=device(rows))
+            if step < n:
+                dU = xpx.at(dU)[..., r0 : r0 + rows.shape[-2], :].set(rows)
         acc = _combine(xp, acc, part)
     value = acc.pop("value")
     diagnostics = _finish_diagnostics(xp, acc, n, m, opt, t4[..., 0, 0], b4[..., 0, 0]) if want_diag else None
     if not want_grad:
         return LossResult(value=value, grad={}, diagnostics=diagnostics)
-    dU = grad_u_blocks[0] if len(grad_u_blocks) == 1 else xp.concat(grad_u_blocks, axis=-2)
     dt = acc["GS"]  # dL/dt at fixed b
     db = -acc["G"]
     grad = {"U": sum_to_shape(xp, dU, U.shape), "V": sum_to_shape(xp, acc["V"], V.shape)}

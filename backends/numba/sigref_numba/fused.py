@@ -98,7 +98,9 @@ def pair_terms(xp: Any, q: np.ndarray, opt: Any, want_grad: bool) -> tuple[np.nd
     keep = None
     if opt.keep_above is not None:
         keep = np.empty(flat.shape, np.bool_)
-        _kernel("filtered", flat.size)(flat, scalar(1), scalar(opt.keep_above), f, fp, keep, want_grad)
+        with np.errstate(over="ignore"):  # a bound beyond the dtype's range rounds to +-inf: the same comparisons
+            keep_above = scalar(opt.keep_above)
+        _kernel("filtered", flat.size)(flat, scalar(1), keep_above, f, fp, keep, want_grad)
         keep = keep.reshape(q.shape)
     elif opt.gamma == 0.0:
         _kernel("plain", flat.size)(flat, scalar(1), f, fp, want_grad)

@@ -221,6 +221,16 @@ def test_resume_reproduces_uninterrupted_weights_exactly(tmp_path, monkeypatch):
     assert res["step"] == 4 and res["n_train"] == 64 and 0.0 <= res["logistic"] <= 1.0 and 0.0 <= res["torch_linear"] <= 1.0
 
 
+def test_channels_last_changes_no_result_beyond_rounding(tmp_path):
+    runs = {layout: train(_tiny(tmp_path, str(layout), width=8, loss="mscl", steps=3, channels_last=layout)) for layout in (False, True)}
+    losses = {layout: [json.loads(line)["loss"] for line in (r.out / "metrics.jsonl").read_text().splitlines()]
+              for layout, r in runs.items()}
+    assert len(losses[True]) == 3
+    np.testing.assert_allclose(losses[True], losses[False], rtol=1e-4)
+    with pytest.raises(ValueError, match="channels_last: needs width >= 8, got width 4"):
+        train(_tiny(tmp_path, "w4", channels_last=True))
+
+
 def test_probe_beats_chance_on_synthetic():
     from sigref_torch.ssl import probe
 
@@ -265,3 +275,27 @@ def test_cli_entry_point_registers_ssl(capsys):
     assert cli.main(["ssl", "train", "--data", "nonexistent", "--out", "/tmp/never"]) != 0
     err = capsys.readouterr().err
     assert "nonexistent" in err
+
+
+@pytest.mark.slow
+def test_ssl_benchmark_runs_side_by_side_as_it_runs_alone(tmp_path):
+    """``sigref ssl bench --jobs 2`` (one process per run) records the same runs, bit for bit, as one job."""
+    from argparse import Namespace
+
+    from sigref_torch.ssl.benchmark import LOSSES, run_benchmark
+
+    def bench(name, jobs):
+        args = Namespace(out=str(tmp_path / name), runs_dir=None, dataset="synthetic", data_root=None, budget=600.0,
+                         steps=3, batch_size=8, width=4, threads=1, jobs=jobs, lr=2e-3, ema=0.9, seeds=[0],
+                         log_t0=[0.0], probe_train=64, probe_test=32, curve_points=0, channels_last=False)
+        summary = run_benchmark(args)
+        assert summary.is_file() and (tmp_path / name / "table.md").is_file()
+        lines = (tmp_path / name / "results.jsonl").read_text().splitlines()
+        return {r["loss"]: r for r in map(json.loads, lines)}
+
+    side_by_side, alone = bench("two", 2), bench("one", 1)
+    assert set(side_by_side) == set(alone) == set(LOSSES)
+    for name, r in side_by_side.items():
+        assert r["jobs"] == 2 and alone[name]["jobs"] == 1 and r["steps"] == 3
+        assert 0.0 <= r["probe_accuracy"] <= 1.0
+        assert (r["probe_accuracy"], r["final"]["loss"]) == (alone[name]["probe_accuracy"], alone[name]["final"]["loss"])

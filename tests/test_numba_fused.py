@@ -58,6 +58,21 @@ def test_multi_threaded_pass_matches_the_reference(opts):
     assert (keep is None) == (keep_ref is None) and (keep is None or np.array_equal(keep, keep_ref))
 
 
+def test_concurrent_calls_from_threads_agree_with_the_reference():
+    """One parallel loop at a time (numba's work queue); the other threads take the single-threaded kernel."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(9)
+    blocks = [rng.normal(-5.0, 6.0, fused.PARALLEL_MIN_PAIRS * 2) for _ in range(6)]
+    opt = _opt(gamma=1.0)
+    with ThreadPoolExecutor(3) as pool:
+        got = list(pool.map(lambda q: fused.pair_terms(np, q, opt, True), blocks))
+    for q, (f, fp, _) in zip(blocks, got):
+        f_ref, fp_ref, _ = core._pair_terms(array_api_compat.array_namespace(q), q, opt, True)
+        np.testing.assert_allclose(f, f_ref, rtol=1e-14)
+        np.testing.assert_allclose(fp, fp_ref, rtol=1e-14)
+
+
 def test_pass_keeps_shape_and_reads_strided_blocks():
     q = np.random.default_rng(3).normal(0.0, 6.0, (3, 8, 10))[:, ::2, 1:]  # non-contiguous view
     opt = _opt(gamma=1.0)

@@ -16,6 +16,8 @@ one core; here each pair is read once and its two results written once, on every
 from __future__ import annotations
 
 import math
+import os
+import threading
 from typing import Any
 
 import numba
@@ -41,6 +43,13 @@ def _logistic(x, one):  # pragma: no cover (compiled)
 #: Blocks below this many pairs run on one thread: a parallel region costs a wake-up of every
 #: worker thread, which on a busy machine waits for a scheduler slot (measured: 16 ms at N = 96).
 PARALLEL_MIN_PAIRS = 2**15
+
+# Numba's own work queue rather than OpenMP, whose idle workers spin on the cores the next BLAS product
+# needs (measured: the matmul floor at N = 1024 twice as slow right after an OpenMP loop). The work queue
+# admits one parallel loop at a time, hence the lock: a second thread runs the single-threaded kernel.
+if numba.config.THREADING_LAYER == "default" and "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "workqueue"
+_PARALLEL = threading.Lock()
 
 
 def _compiled(kernel):
@@ -82,9 +91,15 @@ def _modulated(q, one, gamma, detach_weight, f, fp, want_grad):  # pragma: no co
 _KERNELS = {name: _compiled(kernel) for name, kernel in (("plain", _plain), ("filtered", _filtered), ("modulated", _modulated))}
 
 
-def _kernel(name: str, pairs: int):
+def _run(name: str, flat: np.ndarray, *args: Any) -> None:
     parallel, serial = _KERNELS[name]
-    return parallel if pairs >= PARALLEL_MIN_PAIRS else serial
+    if flat.size >= PARALLEL_MIN_PAIRS and _PARALLEL.acquire(blocking=False):
+        try:
+            parallel(flat, *args)
+        finally:
+            _PARALLEL.release()
+    else:
+        serial(flat, *args)
 
 
 def pair_terms(xp: Any, q: np.ndarray, opt: Any, want_grad: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
@@ -100,12 +115,12 @@ def pair_terms(xp: Any, q: np.ndarray, opt: Any, want_grad: bool) -> tuple[np.nd
         keep = np.empty(flat.shape, np.bool_)
         with np.errstate(over="ignore"):  # a bound beyond the dtype's range rounds to +-inf: the same comparisons
             keep_above = scalar(opt.keep_above)
-        _kernel("filtered", flat.size)(flat, scalar(1), keep_above, f, fp, keep, want_grad)
+        _run("filtered", flat, scalar(1), keep_above, f, fp, keep, want_grad)
         keep = keep.reshape(q.shape)
     elif opt.gamma == 0.0:
-        _kernel("plain", flat.size)(flat, scalar(1), f, fp, want_grad)
+        _run("plain", flat, scalar(1), f, fp, want_grad)
     else:
-        _kernel("modulated", flat.size)(flat, scalar(1), scalar(opt.gamma), bool(opt.detach_weight), f, fp, want_grad)
+        _run("modulated", flat, scalar(1), scalar(opt.gamma), bool(opt.detach_weight), f, fp, want_grad)
     return f.reshape(q.shape), (fp.reshape(q.shape) if want_grad else None), keep
 
 

@@ -5,8 +5,10 @@ For every backend, dtype and shape ``(N, d)`` of the grid, each *measurement* co
     L = (1/N) sum_ij softplus(-y_ij z_ij),   z_ij = t <u_i, v_j> - b,   y_ij = 2 [i = j] - 1
 
 (SigLIP, arXiv 2303.15343, per-anchor reduction) together with its gradients in ``U``, ``V``, ``t``
-and ``b``, and is timed (median of the repeats after warm-up) and its peak memory above the inputs
-is taken, each measurement in a fresh process. The rows side by side:
+and ``b``. Its peak memory above the inputs is taken in a fresh process of its own; its time (median
+of the repeats after warm-up) side by side with the other rows of the same configuration: one process
+calls them round-robin on shared inputs (:func:`measure_timing_group`), so ratios between rows are not
+at the mercy of a shared machine's drift. The rows:
 
 ``floor``
     the three matrix products a gradient of the loss cannot avoid, ``S = U V^T``, ``S V`` and
@@ -80,6 +82,7 @@ __all__ = [
     "Measurement",
     "Unavailable",
     "find_measurement",
+    "merge_reports",
     "floor_products",
     "format_markdown",
     "load_plugins",
@@ -1094,15 +1097,16 @@ def format_markdown(report: dict[str, Any]) -> str:
         f"- inputs: unit rows U, V = normalise(U + noise), t = {T_INIT:g}, b = {B_INIT:g} (z = t<u,v> - b); "
         f"MSCL gamma = {opts['gamma']:g}, filter_threshold = {opts['filter_threshold']:g}; "
         f"chunk_size = {opts['chunk_size']}",
-        f"- timing: median of up to {opts['repeats']} runs after {opts['warmup']} warm-up "
-        f"(stopping after {opts['budget_s']:g} s); isolation: {opts['isolate']}; "
-        "memory: peak above the inputs during one forward+backward",
+        f"- timing: median of up to {opts['repeats']} runs after {opts['warmup']} warm-up, the rows of one "
+        f"(backend, dtype, N, d) called round-robin in one process (stopping after {opts['budget_s']:g} s per row); "
+        f"isolation: {opts['isolate']}; memory: peak above the inputs during one forward+backward",
     ]
     passes = sorted({(r["backend"], r["elementwise"]) for r in results if r.get("elementwise")})
     if passes:
         lines.append("- sigref's elementwise pass: " + "; ".join(f"{b} `{p}`" for b, p in passes))
-    if report.get("command"):
-        lines.append("- command: `" + " ".join(report["command"]) + "`")
+    for command in report.get("merged_commands") or [report.get("command")]:
+        if command:
+            lines.append("- command: `" + " ".join(command) + "`")
     lines.append("")
 
     ok = [r for r in results if r.get("status") == "ok" and r.get("kind") != "solver"]
@@ -1197,8 +1201,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``sigref bench`` to the CLI."""
     p = subparsers.add_parser(
         "bench", help="time and memory of the loss + gradients vs the matmul floor, a naive baseline and open_clip",
-        description="Forward+backward time (median after warm-up) and peak memory above the inputs, each "
-        "measurement in its own process; prints a markdown table and writes bench.json and bench.md.",
+        description="Forward+backward time (median after warm-up; the rows of one configuration round-robin in one "
+        "process) and peak memory above the inputs (each row in its own process); prints a markdown table and "
+        "writes bench.json and bench.md.",
     )
     p.add_argument("--quick", action="store_true", help="CI smoke: N=96, d=16, 2 runs, one process per backend")
     p.add_argument("--backend", nargs="+", choices=list(BACKEND_KEYS), default=None,
@@ -1218,7 +1223,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--gamma", type=float, default=GAMMA, help="MSCL gamma of the sigref_gamma/_filter rows")
     p.add_argument("--filter-threshold", type=float, default=FILTER_THRESHOLD)
     p.add_argument("--isolate", choices=["measurement", "backend", "none"], default=None,
-                   help="a fresh process per measurement (default), per backend (quick default), or none")
+                   help="a fresh process per row's memory and per configuration's timing (default), "
+                   "one per backend (quick default), or none")
     p.add_argument("--no-solvers", action="store_true", help="skip the ccem and bangachev_e1 rows")
     p.add_argument("--max-memory", type=float, default=None,
                    help="skip CPU rows whose estimated peak exceeds this many GiB (default 70%% of MemAvailable)")
@@ -1227,6 +1233,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--out", default=None,
                    help="directory for bench.json and bench.md (default reference_results/bench; quick: out/bench-quick)")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--merge", nargs="+", metavar="BENCH_JSON", default=None,
+                   help="instead of measuring, combine the reports of several runs on one host into OUT "
+                   "(later files win for the same row)")
     p.set_defaults(func=cmd_bench)
     return p
 
@@ -1251,9 +1260,40 @@ def options_from_args(args: argparse.Namespace) -> BenchOptions:
     return quick_options(**overrides) if args.quick else BenchOptions(**overrides)
 
 
+def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One report from the runs of several ``sigref bench`` commands on the same host (say one grid in
+    float32 and a smaller one in float64): rows of later reports replace equal rows of earlier ones, ratios
+    are taken within each run, and the header keeps every command and the load before the first and after the last."""
+    if not reports:
+        raise ValueError("merge: expected at least one report")
+    hosts = {json.dumps({k: r["host"].get(k) for k in ("processor", "cpu_count", "platform")}) for r in reports}
+    if len(hosts) > 1:
+        raise ValueError(f"merge: the reports come from different hosts ({sorted(hosts)}); compare those separately")
+    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for report in reports:
+        for r in report["results"]:
+            rows[tuple(r.get(k) for k in ("impl", "backend", "dtype", "N", "d"))] = r
+    merged = {**reports[-1], "results": list(rows.values()),
+              "complete": all(r.get("complete", True) for r in reports),
+              "pending": sum(r.get("pending", 0) for r in reports),
+              "load": {"before": reports[0]["load"]["before"], "after": reports[-1]["load"]["after"]},
+              "elapsed_s": round(sum(r.get("elapsed_s", 0) for r in reports), 1),
+              "merged_commands": [r.get("command") for r in reports]}
+    merged["options"] = {**reports[-1]["options"],
+                         "dtypes": sorted({d for r in reports for d in r["options"].get("dtypes", [])})}
+    return merged
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
-    options = options_from_args(args)
     out = args.out or ("out/bench-quick" if args.quick else "reference_results/bench")
+    if args.merge:
+        report = merge_reports([json.loads(Path(f).read_text()) for f in args.merge])
+        Path(out).mkdir(parents=True, exist_ok=True)
+        _atomic_write(Path(out) / "bench.json", json.dumps(report, indent=1) + "\n")
+        _atomic_write(Path(out) / "bench.md", format_markdown(report))
+        print(f"merged {len(args.merge)} reports into {Path(out) / 'bench.json'} and {Path(out) / 'bench.md'}")
+        return 0
+    options = options_from_args(args)
     prog = Path(sys.argv[0]).name if sys.argv else ""
     argv = (["sigref", *sys.argv[1:]] if prog == "sigref"
             else ["python", "-m", "sigref.bench", *sys.argv[1:]] if prog == "bench.py" else None)

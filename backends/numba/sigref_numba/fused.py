@@ -53,8 +53,10 @@ _PARALLEL = threading.Lock()
 
 
 def _compiled(kernel):
-    """(multi-threaded, single-threaded) compilations of one kernel (``prange`` is ``range`` in the latter)."""
-    return numba.njit(parallel=True, nogil=True, cache=True)(kernel), numba.njit(nogil=True, cache=True)(kernel)
+    """(multi-threaded, single-threaded) compilations of one kernel (``prange`` is ``range`` in the latter).
+    Only the first is cached on disk: Numba's cache keys one function's entries by signature alone, so the
+    second would load whichever variant was stored first (measured: a "parallel" kernel running on one core)."""
+    return numba.njit(parallel=True, nogil=True, cache=True)(kernel), numba.njit(nogil=True)(kernel)
 
 
 # One kernel per variant (a mode switch inside the loop measured 1.4x slower). ``one``, ``gamma`` and

@@ -1,5 +1,5 @@
 # make run  : build .venv, install sigref with the NumPy backend, check the goldens, reproduce the papers
-# make test : install the test extras, array-api-strict and the torch plugin, run the whole suite
+# make test : install the test extras, array-api-strict, the torch and numba plugins, run the whole suite
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin

@@ -217,6 +217,35 @@ def test_quick_report_files_and_header(quick_report) -> None:
             assert r["elementwise"] is None
 
 
+def test_rows_of_a_configuration_are_timed_side_by_side(quick_report) -> None:
+    report, _ = quick_report
+    for r in report["results"]:
+        if r["kind"] != "solver" and r["status"] == "ok":
+            same = [o for o in report["results"] if o["kind"] != "solver" and o["status"] == "ok"
+                    and (o["backend"], o["dtype"], o["N"], o["d"]) == (r["backend"], r["dtype"], r["N"], r["d"])]
+            assert r["timing"] == f"interleaved with {len(same) - 1} other rows"
+            assert {o["repeats"] for o in same} == {r["repeats"]}  # round-robin: equal sample counts
+
+
+def test_merge_combines_runs_and_refuses_other_hosts(quick_report, tmp_path) -> None:
+    report, _ = quick_report
+    by_dtype = [{**report, "command": ["sigref", "bench", "--dtype", dt],
+                 "results": [r for r in report["results"] if r["dtype"] == dt]} for dt in bench.DEFAULT_DTYPES]
+    files = []
+    for k, part in enumerate(by_dtype):
+        files.append(tmp_path / f"{k}.json")
+        files[-1].write_text(json.dumps(part))
+    assert cli.main(["bench", "--merge", *map(str, files), "--out", str(tmp_path / "merged")]) == 0
+    merged = json.loads((tmp_path / "merged" / "bench.json").read_text())
+    key = lambda r: (r["impl"], r["backend"], r["dtype"], r["N"], r["d"])  # noqa: E731
+    assert sorted(map(key, merged["results"])) == sorted(map(key, report["results"]))
+    md = (tmp_path / "merged" / "bench.md").read_text()
+    assert all(f"- command: `sigref bench --dtype {dt}`" in md for dt in bench.DEFAULT_DTYPES)
+    other = {**by_dtype[1], "host": {**report["host"], "processor": "another CPU"}}
+    with pytest.raises(ValueError, match="different hosts"):
+        bench.merge_reports([by_dtype[0], other])
+
+
 # ---------------------------------------------------------------------------------------------
 # the memory instrument, plugins, CLI
 

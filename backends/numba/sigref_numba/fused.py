@@ -8,9 +8,9 @@ u = 1 + e and log1p(e) = log(u) + (e - (u - 1)) (one ``exp`` and one ``log`` per
     sigma(q)    = 1 / u if q > 0 else e / u,  sigma(-q) = e / u if q > 0 else 1 / u,
 
 with w = 1 (plain), w = sigma(q)^gamma (MSCL) or the indicator q > ``keep_above`` (MSCL filtering,
-``sigref.losses.sigmoid.filter_logit``). NumPy evaluates the reference as about a dozen separate whole-block passes on
-one core; here each pair is read once and its two results written once, on every core
-(``numba.prange``).
+``sigref.losses.sigmoid.filter_logit``). NumPy evaluates the reference as about a dozen separate
+whole-block passes on one core; here each pair is read once and its two results written once, on
+every core (``numba.prange``).
 """
 
 from __future__ import annotations

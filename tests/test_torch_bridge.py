@@ -143,6 +143,17 @@ def test_cuda_tensors_when_available():
     assert value.device.type == "cuda" and t.grad.device.type == "cuda"
 
 
+def test_torch_blocks_find_the_fused_pass_through_the_entry_point():
+    """A process that imports only torch and sigref gets the plugin's pass (entry point ``sigref.fused``)."""
+    import subprocess
+    import sys
+
+    code = ("import torch; from sigref.losses import sigmoid as s; "
+            "fn = s._pair_terms_for(torch.zeros(1)); print(fn.__module__ + '.' + fn.__qualname__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "sigref_torch.fused.pair_terms"
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize(
     "opts",

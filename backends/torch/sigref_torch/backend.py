@@ -8,7 +8,6 @@ import numpy as np
 import torch
 
 from sigref.backend import BackendSpec
-from sigref_torch import fused  # noqa: F401  (registers the fused elementwise pass)
 
 
 def _devices() -> list[str]:

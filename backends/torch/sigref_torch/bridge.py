@@ -19,7 +19,6 @@ import torch
 from torch import nn
 
 from sigref import losses
-from sigref_torch import fused  # noqa: F401  (registers the fused elementwise pass)
 
 __all__ = ["SigmoidLoss", "mscl_loss", "relic_kl", "relative_bias_loss", "siglip_loss", "sigmoid_loss"]
 

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sigref import losses
+from sigref._arrays import check_finite
 from sigref.sampling import uniform_sphere
 
 
@@ -376,10 +377,16 @@ def test_bad_input_is_a_clear_error(backend):
     for call, exc, pattern in cases:
         with pytest.raises(exc, match=pattern):
             call()
-    bad = backend.to_numpy(U).copy()
-    bad[1, 1] = np.nan
-    with pytest.raises(ValueError, match="U must be finite"):
-        losses.sigmoid_loss(backend.asarray(bad), U, 1.0, 0.0)
+    for entries in ([np.nan], [np.inf], [-np.inf], [np.inf, -np.inf]):
+        bad = backend.to_numpy(U).copy()
+        bad.flat[: len(entries)] = entries
+        with pytest.raises(ValueError, match="V must be finite"):
+            losses.sigmoid_loss(U, backend.asarray(bad), 1.0, 0.0)
+    # finite entries whose sum overflows pass (the check's cheap first test fails, the full one decides)
+    huge = backend.asarray(np.full((3, 2), np.finfo(np.float64).max / 2))
+    with np.errstate(over="ignore"):
+        assert not np.isfinite(float(backend.xp.sum(huge)))
+    check_finite(backend.xp, "U", huge)
     ints = backend.asarray(np.ones((3, 2), dtype=np.int64))
     with pytest.raises(TypeError, match="U must be a real floating array"):
         losses.sigmoid_loss(ints, ints, 1.0, 0.0)

@@ -187,7 +187,7 @@ def _block(xp: Any, Ub: Any, V: Any, t4: Any, b4: Any, r0: int, scale: float, op
         out["GS"] = scale * xp.sum(xp.vecdot(Ub, GV), axis=-1)
         ts = t4 * scale
         out["U"] = ts * GV
-        out["V"] = ts * (xp.matrix_transpose(G) @ Ub)
+        out["V"] = xp.matrix_transpose(G) @ (ts * Ub)  # scale the c x d rows, not the M x d product
     if want_diag:
         out |= _block_diagnostics(xp, z, keep, diag, opt)
     return out

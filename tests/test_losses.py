@@ -462,3 +462,18 @@ def test_torch_default_dtype_does_not_leak_into_results():
             assert losses.infonce_loss(U, U, 1.0).dtype == torch.float32
     finally:
         torch.set_default_dtype(previous)
+
+
+def test_schedules_follow_their_closed_forms():
+    from sigref.losses.schedules import cosine_decay, cosine_gamma, ema_momentum, filter_threshold_at
+
+    assert [cosine_decay(s, 2.0, 4) for s in range(6)] == pytest.approx([2.0, 1.0 + 2**-0.5, 1.0, 1.0 - 2**-0.5, 0.0, 0.0], abs=1e-15)
+    assert cosine_gamma(3, 1.5, 10) == cosine_decay(3, 1.5, 10)
+    assert ema_momentum(0, 10, 0.9) == pytest.approx(0.9) and ema_momentum(10, 10, 0.9) == 1.0 and ema_momentum(5, 10, 0.9) == pytest.approx(0.95)
+    assert [filter_threshold_at(s, 0.05, 2) for s in range(4)] == [None, None, None, 0.05]
+    with pytest.raises(ValueError, match="step must be an integer >= 0, got -1"):
+        cosine_decay(-1, 1.0, 4)
+    with pytest.raises(ValueError, match="total_steps must be an integer > 0, got 0"):
+        cosine_decay(0, 1.0, 0)
+    with pytest.raises(ValueError, match="gamma0 must be >= 0"):
+        cosine_gamma(0, -1.0, 4)

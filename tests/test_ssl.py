@@ -180,7 +180,7 @@ def _tiny(tmp_path, name, **kw):
 
 
 def test_resume_reproduces_uninterrupted_weights_exactly(tmp_path, monkeypatch):
-    full = train(_tiny(tmp_path, "full"))
+    full = train(_tiny(tmp_path, "full", lr_schedule="cosine"))
     assert full.steps == 4
     reference = load_checkpoint(full.out)
 
@@ -195,14 +195,14 @@ def test_resume_reproduces_uninterrupted_weights_exactly(tmp_path, monkeypatch):
 
     monkeypatch.setattr(MSCLModel, "update_target", crash_on_third)
     with pytest.raises(KeyboardInterrupt):
-        train(_tiny(tmp_path, "cut", ckpt_every=2))
+        train(_tiny(tmp_path, "cut", ckpt_every=2, lr_schedule="cosine"))
     monkeypatch.setattr(MSCLModel, "update_target", original)
     assert load_checkpoint(tmp_path / "cut")["step"] == 2
     with pytest.raises(ValueError, match="seed: checkpoint 42 vs now 7"):
-        train(_tiny(tmp_path, "cut", ckpt_every=2, resume=True, seed=7))
+        train(_tiny(tmp_path, "cut", ckpt_every=2, resume=True, seed=7, lr_schedule="cosine"))
     with pytest.raises(FileNotFoundError, match="resume"):
         train(_tiny(tmp_path, "never-trained", resume=True))
-    resumed = train(_tiny(tmp_path, "cut", ckpt_every=2, resume=True))
+    resumed = train(_tiny(tmp_path, "cut", ckpt_every=2, resume=True, lr_schedule="cosine"))
     got = load_checkpoint(resumed.out)
     assert got["step"] == 4
     for key, value in reference["model"].items():
@@ -214,6 +214,9 @@ def test_resume_reproduces_uninterrupted_weights_exactly(tmp_path, monkeypatch):
     ref_records = [json.loads(line) for line in (tmp_path / "full" / "metrics.jsonl").read_text().splitlines()]
     assert [r["loss"] for r in records] == [r["loss"] for r in ref_records]
     assert records[-1]["filter_threshold"] == 0.05 and records[0]["filter_threshold"] is None
+    # cosine learning rate, logged after each step: lr (1 + cos(pi s / 4)) / 2 at steps s = 0 .. 3
+    lr = TrainConfig().lr
+    np.testing.assert_allclose([r["lr"] for r in records], [lr * (1 + math.cos(math.pi * s / 4)) / 2 for s in range(4)], rtol=1e-15)
 
     from sigref_torch.ssl.cli import probe_run
 
@@ -257,6 +260,8 @@ def test_bad_arguments_give_clear_errors(tmp_path):
         train(_tiny(tmp_path, "one", batch_size=1))
     with pytest.raises(ValueError, match="loss"):
         train(_tiny(tmp_path, "l", loss="softmax"))
+    with pytest.raises(ValueError, match="lr_schedule: expected one of \\['constant', 'cosine'\\], got 'step'"):
+        train(_tiny(tmp_path, "s", lr_schedule="step"))
 
 
 def test_batch_must_cover_every_rank():
@@ -286,7 +291,7 @@ def test_ssl_benchmark_runs_side_by_side_as_it_runs_alone(tmp_path):
 
     def bench(name, jobs):
         args = Namespace(out=str(tmp_path / name), runs_dir=None, dataset="synthetic", data_root=None, budget=600.0,
-                         steps=3, batch_size=8, width=4, threads=1, jobs=jobs, lr=2e-3, ema=0.9, seeds=[0],
+                         steps=3, batch_size=8, width=4, threads=1, jobs=jobs, lr=2e-3, lr_schedule="cosine", ema=0.9, seeds=[0],
                          log_t0=[0.0], probe_train=64, probe_test=32, curve_points=0, channels_last=False)
         summary = run_benchmark(args)
         assert summary.is_file() and (tmp_path / name / "table.md").is_file()

@@ -5,7 +5,7 @@ from sigref.losses.infonce import infonce_loss, infonce_loss_and_grad
 from sigref.losses.mscl import mscl_loss_and_grad
 from sigref.losses.multimodal import graph_edges, multimodal_loss, multimodal_loss_and_grad
 from sigref.losses.relic import relic_kl, relic_kl_and_grad
-from sigref.losses.schedules import cosine_gamma, ema_momentum, filter_threshold_at
+from sigref.losses.schedules import cosine_decay, cosine_gamma, ema_momentum, filter_threshold_at
 from sigref.losses.sigmoid import (
     REDUCTIONS,
     logit_diagnostics,
@@ -28,6 +28,7 @@ __all__ = [
     "SIGLIP_INIT",
     "LossResult",
     "batch_aware_bias",
+    "cosine_decay",
     "cosine_gamma",
     "ema_momentum",
     "filter_threshold_at",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["cosine_gamma", "ema_momentum", "filter_threshold_at"]
+__all__ = ["cosine_decay", "cosine_gamma", "ema_momentum", "filter_threshold_at"]
 
 
 def _check_step(step: int, total: int, total_name: str) -> None:
@@ -14,15 +14,22 @@ def _check_step(step: int, total: int, total_name: str) -> None:
         raise ValueError(f"{total_name} must be an integer > 0, got {total!r}")
 
 
-def cosine_gamma(step: int, gamma0: float, total_steps: int) -> float:
-    """MSCL's half-cosine decay of the confidence penalty: gamma0 (1 + cos(pi step / T)) / 2 for
-    step < T, then 0."""
+def cosine_decay(step: int, start: float, total_steps: int) -> float:
+    """Half-cosine decay start (1 + cos(pi step / T)) / 2 for step < T, then 0 (SGDR, arXiv
+    1608.03983, without restarts): MSCL's gamma schedule, and the trainer's cosine learning rate."""
     _check_step(step, total_steps, "total_steps")
-    if not gamma0 >= 0:
-        raise ValueError(f"gamma0 must be >= 0, got {gamma0!r}")
+    if not start >= 0:
+        raise ValueError(f"start must be >= 0, got {start!r}")
     if step >= total_steps:
         return 0.0
-    return gamma0 * 0.5 * (1.0 + math.cos(math.pi * step / total_steps))
+    return start * 0.5 * (1.0 + math.cos(math.pi * step / total_steps))
+
+
+def cosine_gamma(step: int, gamma0: float, total_steps: int) -> float:
+    """MSCL's decay of the confidence penalty: :func:`cosine_decay` from gamma0 over T steps."""
+    if not gamma0 >= 0:
+        raise ValueError(f"gamma0 must be >= 0, got {gamma0!r}")
+    return cosine_decay(step, gamma0, total_steps)
 
 
 def filter_threshold_at(step: int, threshold: float | None, warmup_steps: int) -> float | None:

@@ -33,7 +33,7 @@ LOSSES = {
 
 def _base_config(args) -> dict:
     return dict(dataset=args.dataset, data_root=args.data_root, arch="resnet18", stem="cifar", width=args.width,
-                batch_size=args.batch_size, lr=args.lr, weight_decay=1e-5, ema=args.ema, progress=False, log_every=10,
+                batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule, weight_decay=1e-5, ema=args.ema, progress=False, log_every=10,
                 ckpt_every=10**9, device="cpu", threads=args.threads, probe_train_limit=args.probe_train,
                 probe_test_limit=args.probe_test, alpha=0.0, channels_last=args.channels_last)
 

@@ -22,7 +22,7 @@ def _optional_float(text: str) -> float | None:
 
 
 def _add_train(sub) -> None:
-    from sigref_torch.ssl.train import AMP_MODES, TrainConfig
+    from sigref_torch.ssl.train import AMP_MODES, LR_SCHEDULES, TrainConfig
 
     d = TrainConfig()
     p = sub.add_parser("train", help="self-supervised training (SCL / MSCL / filtering) of a ResNet",
@@ -62,6 +62,8 @@ def _add_train(sub) -> None:
     g.add_argument("--epochs", type=int, default=d.epochs)
     g.add_argument("--budget", type=float, default=None, metavar="SECONDS", help="stop (and checkpoint) after this wall-clock time")
     g.add_argument("--lr", type=float, default=d.lr)
+    g.add_argument("--lr-schedule", default=d.lr_schedule, choices=list(LR_SCHEDULES),
+                   help="constant (the reference) or cosine decay to 0 over the run")
     g.add_argument("--weight-decay", type=float, default=d.weight_decay)
     g.add_argument("--ema", type=float, default=d.ema, help="base EMA momentum (cosine ramp to 1)")
     g.add_argument("--amp", default=d.amp, choices=list(AMP_MODES), help="auto: fp16 autocast on CUDA, off on CPU")
@@ -188,6 +190,7 @@ def _add_bench(sub) -> None:
     p.add_argument("--jobs", type=int, default=2, help="runs trained side by side, one process each")
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True, help="NHWC layout (width >= 8)")
     p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--lr-schedule", default="cosine", choices=["constant", "cosine"])
     p.add_argument("--ema", type=float, default=0.9, help="base EMA momentum")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--log-t0", type=float, nargs="+", default=[0.0, 1.6094379124341003], help="initial t' values (log 1, log 5)")

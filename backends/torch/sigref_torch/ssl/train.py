@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from sigref.losses.schedules import cosine_gamma, ema_momentum, filter_threshold_at
+from sigref.losses.schedules import cosine_decay, cosine_gamma, ema_momentum, filter_threshold_at
 from sigref.progress import progress
 from sigref_torch import distributed as sdist
 from sigref_torch.ssl import data as sdata
@@ -40,6 +40,7 @@ __all__ = ["TrainConfig", "TrainResult", "train", "load_checkpoint", "CHECKPOINT
 CHECKPOINT = "checkpoint.pt"
 ENCODER = "encoder.pt"
 AMP_MODES = ("auto", "off", "fp16", "bf16")
+LR_SCHEDULES = ("constant", "cosine")
 
 
 @dataclass
@@ -65,6 +66,7 @@ class TrainConfig:
     epochs: int = 100
     budget: float | None = None
     lr: float = 3e-4
+    lr_schedule: str = "constant"
     weight_decay: float = 1e-5
     ema: float = 0.99
     loss: str = "mscl"
@@ -104,6 +106,8 @@ class TrainConfig:
             raise ValueError(f"loss: expected 'scl', 'mscl' or 'filter', got {self.loss!r}")
         if self.init not in TEMPERATURE_INITS:
             raise ValueError(f"init: expected one of {list(TEMPERATURE_INITS)}, got {self.init!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule: expected one of {list(LR_SCHEDULES)}, got {self.lr_schedule!r}")
         if self.amp not in AMP_MODES:
             raise ValueError(f"amp: expected one of {list(AMP_MODES)}, got {self.amp!r}")
         for name in ("batch_size", "epochs", "log_every", "ckpt_every"):
@@ -358,6 +362,9 @@ def train(cfg: TrainConfig) -> TrainResult:
         if not torch.isfinite(loss):
             raise FloatingPointError(f"step {step}: the loss is {float(loss)} (t = {float(t)}, b = {float(b)}); lower lr or use --amp off")
         optimizer.zero_grad(set_to_none=True)
+        lr = cosine_decay(step, cfg.lr, total) if cfg.lr_schedule == "cosine" else cfg.lr
+        for group in optimizer.param_groups:
+            group["lr"] = lr
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
@@ -369,7 +376,7 @@ def train(cfg: TrainConfig) -> TrainResult:
             now = time.perf_counter()
             last = {"step": step, "epoch": step / order.steps_per_epoch, "loss": float(loss.detach()), **stats,
                     "t": float(t.detach()), "b": float(b.detach()), "gamma": gamma, "filter_threshold": threshold,
-                    "ema": momentum, "images_per_s": cfg.batch_size * (step - log_step) / max(now - log_time, 1e-9),
+                    "lr": lr, "ema": momentum, "images_per_s": cfg.batch_size * (step - log_step) / max(now - log_time, 1e-9),
                     "aug_ms_per_step": 1e3 * aug_seconds / max(step - log_step, 1), "elapsed_s": now - start}
             if ctx.enabled:
                 last["loss"] = _mean_over_ranks(loss.detach())

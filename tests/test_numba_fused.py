@@ -47,6 +47,23 @@ def test_pass_matches_the_reference_on_extreme_logits(dtype, opts, want_grad):
     assert (keep is None) == (keep_ref is None) and (keep is None or np.array_equal(keep, keep_ref))
 
 
+@pytest.mark.parametrize(("gamma", "max_ulps"), [(0.0, 3.0), (1.0, 5.0), (0.5, 5.0), (2.5, 32.0)])
+def test_float32_pass_is_within_a_few_ulps_of_float64_truth(gamma, max_ulps):
+    """The float32 kernels' own exp/log (written out so that LLVM vectorises them) against float64
+    libm on the float32 inputs; measured 2.1 / 1.5 ulp for softplus / sigma, and the conditioning of
+    sigma^gamma (error ~ gamma |log sigma| ulp, as with libm) at gamma = 2.5."""
+    x = np.concatenate([np.linspace(-110, 110, 200_001), -np.logspace(-30, 9, 300), np.logspace(-30, 9, 300)]).astype(np.float32)
+    f, fp, _ = fused.pair_terms(np, x, _opt(gamma), True)
+    x = x.astype(np.float64)
+    e = np.exp(-np.abs(x))
+    softplus, sigma, sigma_neg = np.maximum(x, 0) + np.log1p(e), np.where(x > 0, 1, e) / (1 + e), np.where(x > 0, e, 1) / (1 + e)
+    w = sigma**gamma
+    eps, tiny = np.finfo(np.float32).eps, np.finfo(np.float32).smallest_subnormal
+    for got, want in ((f, w * softplus), (fp, w * (gamma * sigma_neg * softplus + sigma))):
+        assert got.dtype == np.float32
+        assert np.max(np.abs(got - want) / np.maximum(eps * np.abs(want), tiny)) <= max_ulps
+
+
 @pytest.mark.parametrize("opts", OPTIONS)
 def test_multi_threaded_pass_matches_the_reference(opts):
     q = np.random.default_rng(5).normal(-6.0, 8.0, fused.PARALLEL_MIN_PAIRS + 3)

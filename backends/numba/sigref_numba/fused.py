@@ -2,7 +2,7 @@
 
 The formulas are those of ``sigref.losses.sigmoid._pair_terms`` (the array-API reference, which
 ``tests/test_numba_fused.py`` compares this with), in the dtype of the block: from e = exp(-|q|),
-u = 1 + e and log1p(e) = log(u) + (e - (u - 1)) (one ``exp`` and one ``log`` per pair),
+u = 1 + e and log1p(e) (one exponential and one logarithm per pair),
 
     softplus(q) = max(q, 0) + log1p(e),      log sigma(q) = min(q, 0) - log1p(e),
     sigma(q)    = 1 / u if q > 0 else e / u,  sigma(-q) = e / u if q > 0 else 1 / u,
@@ -11,6 +11,15 @@ with w = 1 (plain), w = sigma(q)^gamma (MSCL) or the indicator q > ``keep_above`
 ``sigref.losses.sigmoid.filter_logit``). NumPy evaluates the reference as about a dozen separate
 whole-block passes on one core; here each pair is read once and its two results written once, on
 every core (``numba.prange``).
+
+In float64 the exponential and logarithm are libm's. In float32 they are written out in + - * / only
+(``_exp_neg``, ``_log1p_unit``), so that LLVM vectorises the loop (libm calls keep it scalar): exp(-a)
+= 2^-k exp(-r) with k = round(a / ln 2), r = a - k ln 2 (ln 2 split in two, Cody and Waite) and the
+Taylor series of exp(-r) to degree 8 (|r| <= ln(2) / 2: truncation below 2^-30), and
+log1p(e) = 2 artanh(s) with s = e / (2 + e) <= 1/3, eight terms of the odd series (truncation below
+2^-29). Softplus and sigma come out within 2.1 and 1.5 ulp of float64 truth over [-110, 110] and the
+extremes (libm: 1.5 and 1.5; ``tests/test_numba_fused.py``), and the float32 pass runs 2.7x faster
+than it did with libm (4.9 against 13.7 ns per pair, 2^22 pairs, on this 2-core machine under load).
 """
 
 from __future__ import annotations
@@ -22,18 +31,74 @@ from typing import Any
 
 import numba
 import numpy as np
+from numba.extending import overload
 
 from sigref.losses.sigmoid import register_fused_pair_terms
 
 __all__ = ["pair_terms"]
 
 
-@numba.njit(inline="always")
+_F32 = np.float32
+# ln 2 = _LN2_HI + _LN2_LO with k _LN2_HI exact for k <= 255; exp(-a) is below half the smallest
+# float32 (2^-150) from a = 103.98 on, so a is clamped at 105 (k = 151) where the table holds 0
+_F32_EXP_CLAMP, _F32_LOG2E, _F32_LN2_HI, _F32_LN2_LO = _F32(105.0), _F32(1 / math.log(2)), _F32(0.693145751953125), _F32(1.428606765330187e-06)
+_F32_POW2_NEG = np.array([2.0**-k for k in range(152)], dtype=_F32)  # 2^-k, exactly (0 from k = 150 on)
+_F32_EXP_TAYLOR = tuple(_F32(1 / math.factorial(k)) for k in range(9))
+_F32_ATANH_SERIES = tuple(_F32(1 / (2 * k + 1)) for k in range(8))
+
+
+#: Compiled without Python's ZeroDivisionError check (a branch that keeps loops scalar); FMA allowed.
+_JIT = dict(nogil=True, error_model="numpy", fastmath={"contract"})
+
+
+def _exp_neg(a):
+    """exp(-a) for a >= 0."""
+
+
+def _log1p_unit(e):
+    """log(1 + e) for 0 <= e <= 1."""
+
+
+@overload(_exp_neg, jit_options=_JIT)
+def _exp_neg_impl(a):
+    if a != numba.types.float32:
+        return lambda a: math.exp(-a)
+
+    def exp_neg_f32(a):  # pragma: no cover (compiled)
+        a = min(a, _F32_EXP_CLAMP)  # (a select on the result instead keeps LLVM from vectorising)
+        k = int(a * _F32_LOG2E + _F32(0.5))
+        kf = _F32(k)
+        r = (kf * _F32_LN2_HI - a) + kf * _F32_LN2_LO  # -(a - k ln 2)
+        c = _F32_EXP_TAYLOR
+        p = c[0] + r * (c[1] + r * (c[2] + r * (c[3] + r * (c[4] + r * (c[5] + r * (c[6] + r * (c[7] + r * c[8])))))))
+        return p * _F32_POW2_NEG[k]
+
+    return exp_neg_f32
+
+
+@overload(_log1p_unit, jit_options=_JIT)
+def _log1p_unit_impl(e):
+    if e != numba.types.float32:
+        def log1p_f64(e):  # pragma: no cover (compiled)
+            u = 1.0 + e
+            return math.log(u) + (e - (u - 1.0))  # the rounding of u corrected to first order
+        return log1p_f64
+
+    def log1p_f32(e):  # pragma: no cover (compiled)
+        s = e / (_F32(2) + e)
+        s2 = s * s
+        c = _F32_ATANH_SERIES
+        return (s + s) * (c[0] + s2 * (c[1] + s2 * (c[2] + s2 * (c[3] + s2 * (c[4] + s2 * (c[5] + s2 * (c[6] + s2 * c[7])))))))
+
+    return log1p_f32
+
+
+@numba.njit(inline="always", **_JIT)
 def _logistic(x, one):  # pragma: no cover (compiled)
     """(softplus(x), log sigma(x), sigma(x), sigma(-x)) in the dtype of ``x`` and ``one``."""
-    e = math.exp(-abs(x))
+    e = _exp_neg(abs(x))
     u = one + e
-    log1p_e = math.log(u) + (e - (u - one))
+    log1p_e = _log1p_unit(e)
     r = one / u
     if x > 0:
         return x + log1p_e, -log1p_e, r, e * r
@@ -56,7 +121,7 @@ def _compiled(kernel):
     """(multi-threaded, single-threaded) compilations of one kernel (``prange`` is ``range`` in the latter).
     Only the first is cached on disk: Numba's cache keys one function's entries by signature alone, so the
     second would load whichever variant was stored first (measured: a "parallel" kernel running on one core)."""
-    return numba.njit(parallel=True, nogil=True, cache=True)(kernel), numba.njit(nogil=True)(kernel)
+    return numba.njit(parallel=True, cache=True, **_JIT)(kernel), numba.njit(**_JIT)(kernel)
 
 
 # One kernel per variant (a mode switch inside the loop measured 1.4x slower). ``one``, ``gamma`` and
@@ -83,7 +148,7 @@ def _filtered(q, one, keep_above, f, fp, keep, want_grad):  # pragma: no cover (
 def _modulated(q, one, gamma, detach_weight, f, fp, want_grad):  # pragma: no cover (compiled)
     for i in numba.prange(q.size):
         softplus, log_sigma, sigma, sigma_neg = _logistic(q[i], one)
-        w = sigma if gamma == 1 else math.exp(gamma * log_sigma)
+        w = sigma if gamma == 1 else _exp_neg(-gamma * log_sigma)
         f[i] = w * softplus
         if want_grad:
             # d/dq [sigma(q)^gamma softplus(q)] = sigma(q)^gamma (gamma sigma(-q) softplus(q) + sigma(q))

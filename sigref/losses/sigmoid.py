@@ -140,12 +140,15 @@ def _pair_terms(xp: Any, q: Any, opt: _Options, want_grad: bool) -> tuple[Any, A
     return w * sp, w * (opt.gamma * sigma(-sign) * sp + sg), None
 
 
-def _positive_terms(xp: Any, zd: Any, opt: _Options, want_grad: bool) -> tuple[Any, Any | None]:
-    """f and dL/dz on the positive logits z_ii (q = -z_ii; positives are always kept)."""
-    if opt.keep_above is not None:  # filtering keeps every positive with the plain loss
+def _positive_correction(xp: Any, z_flat: Any, f_flat: Any, diag: slice, opt: _Options, want_grad: bool) -> tuple[Any, Any | None]:
+    """The pass treated the positive pairs (the flat ``diag`` entries z_ii) as negatives: the value's
+    correction sum(f_pos - f_neg) over them and dL/dz at them (q = -z_ii; positives are always kept,
+    with the plain loss under filtering), as fresh arrays, not views of the block."""
+    zd = z_flat[..., diag]
+    if opt.keep_above is not None:
         opt = dataclasses.replace(opt, gamma=0.0, keep_above=None)
-    f, fp, _ = _pair_terms_for(zd)(xp, -zd, opt, want_grad)
-    return f, (-fp if want_grad else None)
+    f_pos, fp_pos, _ = _pair_terms_for(zd)(xp, -zd, opt, want_grad)
+    return xp.sum(f_pos - f_flat[..., diag], axis=-1), (-fp_pos if want_grad else None)
 
 
 def _pair_terms_for(x: Any) -> Callable[..., tuple[Any, Any | None, Any | None]]:
@@ -164,32 +167,31 @@ def _block(xp: Any, Ub: Any, V: Any, t4: Any, b4: Any, r0: int, scale: float, op
     """Loss contributions of anchor rows r0 .. r0 + c of one block against all of V."""
     z = (t4 * Ub) @ xp.matrix_transpose(V) - b4  # t scales the c x d rows, not the c x M block
     f, fp, keep = _pair_terms_for(z)(xp, z, opt, want_grad)
-    value = xp.sum(f, axis=(-2, -1))
-    out: dict[str, Any] = {}
     c, m = z.shape[-2], z.shape[-1]
     lead = z.shape[:-2]
     diag = _diagonal_slice(c, m, r0)
+    value = xp.sum(f, axis=(-2, -1))
     if not opt.negatives_only:
-        zd = xp.reshape(z, (*lead, c * m))[..., diag]
-        f_neg_d = xp.reshape(f, (*lead, c * m))[..., diag]
-        f_pos_d, g_pos_d = _positive_terms(xp, zd, opt, want_grad)
-        value = value + xp.sum(f_pos_d - f_neg_d, axis=-1)
-    out["value"] = scale * value
-    if want_grad:
-        # G = dL/dz / scale; the reduction scale is applied to the small results, not to G
-        G = xp.reshape(fp, (*lead, c * m))
-        if not opt.negatives_only:
-            G = xpx.at(G, (..., diag)).set(g_pos_d)
-        out["G"] = scale * xp.sum(G, axis=-1)
-        G = xp.reshape(G, (*lead, c, m))
-        GV = G @ V
-        # sum_ij G_ij <u_i, v_j> = sum_i <u_i, (G V)_i>: no second pass over the block
-        out["GS"] = scale * xp.sum(xp.vecdot(Ub, GV), axis=-1)
-        ts = t4 * scale
-        out["U"] = ts * GV
-        out["V"] = xp.matrix_transpose(G) @ (ts * Ub)  # scale the c x d rows, not the M x d product
+        correction, g_pos_d = _positive_correction(xp, xp.reshape(z, (*lead, c * m)), xp.reshape(f, (*lead, c * m)), diag, opt, want_grad)
+        value = value + correction
+    out: dict[str, Any] = {"value": scale * value}
     if want_diag:
         out |= _block_diagnostics(xp, z, keep, diag, opt)
+    if not want_grad:
+        return out
+    del z, f, keep  # the products below need only fp: the block's logits and loss terms are freed first
+    # G = dL/dz / scale; the reduction scale is applied to the small results, not to G
+    G = xp.reshape(fp, (*lead, c * m))
+    if not opt.negatives_only:
+        G = xpx.at(G, (..., diag)).set(g_pos_d)
+    out["G"] = scale * xp.sum(G, axis=-1)
+    G = xp.reshape(G, (*lead, c, m))
+    GV = G @ V
+    # sum_ij G_ij <u_i, v_j> = sum_i <u_i, (G V)_i>: no second pass over the block
+    out["GS"] = scale * xp.sum(xp.vecdot(Ub, GV), axis=-1)
+    ts = t4 * scale
+    out["U"] = ts * GV
+    out["V"] = xp.matrix_transpose(G) @ (ts * Ub)  # scale the c x d rows, not the M x d product
     return out
 
 

@@ -40,26 +40,23 @@ def _base_config(args) -> dict:
 
 def run_benchmark(args) -> Path:
     from sigref_torch.ssl import probe
-    from sigref_torch.ssl.train import TrainConfig, build_model, crop_config, train
+    from sigref_torch.ssl.train import TrainConfig, build_model, train
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(args.threads)
     base = _base_config(args)
-    train_set, test_set = probe.load_probe_data(args.dataset, args.data_root, args.probe_train, args.probe_test)
 
     baselines_path = out / "baselines.json"
     if baselines_path.is_file():
         baselines = json.loads(baselines_path.read_text())
     else:
+        train_set, test_set = probe.load_probe_data(args.dataset, args.data_root, args.probe_train, args.probe_test)
         baselines = {"raw_pixels": probe.raw_pixel_accuracy(train_set, test_set), "random_init": []}
         for seed in args.seeds:
             torch.manual_seed(seed)
-            model = build_model(TrainConfig(**base, seed=seed), train_set.channels, train_set.size)
-            size = crop_config(TrainConfig(**base), train_set.size).global_size
-            f_tr = probe.extract_features(model.target_backbone, train_set, size=size)
-            f_te = probe.extract_features(model.target_backbone, test_set, size=size, mean=train_set.mean, std=train_set.std)
-            baselines["random_init"].append(probe.logistic_accuracy(f_tr, train_set.labels, f_te, test_set.labels))
+            cfg = TrainConfig(**base, seed=seed)
+            baselines["random_init"].append(_probe_accuracy(build_model(cfg, train_set.channels, train_set.size), cfg, train_set, test_set))
         baselines["seeds"] = list(args.seeds)
         baselines_path.write_text(json.dumps(baselines, indent=2) + "\n")
 
@@ -111,7 +108,7 @@ def run_benchmark(args) -> Path:
 def _train_and_probe(cfg, probe_args: tuple, threads: int):
     """One benchmark run: train, then the probe accuracy of the final target encoder on the fixed subsets."""
     from sigref_torch.ssl import probe
-    from sigref_torch.ssl.train import build_model, crop_config, load_checkpoint, train
+    from sigref_torch.ssl.train import build_model, load_checkpoint, train
 
     torch.set_num_threads(threads)
     t0 = time.perf_counter()
@@ -124,10 +121,18 @@ def _train_and_probe(cfg, probe_args: tuple, threads: int):
     train_set, test_set = probe.load_probe_data(*probe_args)
     model = build_model(cfg, train_set.channels, train_set.size)
     model.load_state_dict(load_checkpoint(run_dir)["model"])
+    return res, _probe_accuracy(model, cfg, train_set, test_set), time.perf_counter() - t0
+
+
+def _probe_accuracy(model, cfg, train_set, test_set) -> float:
+    """Logistic-regression probe of the target backbone's features on the fixed subsets."""
+    from sigref_torch.ssl import probe
+    from sigref_torch.ssl.train import crop_config
+
     size = crop_config(cfg, train_set.size).global_size
     f_tr = probe.extract_features(model.target_backbone, train_set, size=size)
     f_te = probe.extract_features(model.target_backbone, test_set, size=size, mean=train_set.mean, std=train_set.std)
-    return res, probe.logistic_accuracy(f_tr, train_set.labels, f_te, test_set.labels), time.perf_counter() - t0
+    return probe.logistic_accuracy(f_tr, train_set.labels, f_te, test_set.labels)
 
 
 def write_summary(out: Path, args=None) -> Path:

@@ -176,6 +176,8 @@ def _cmd_probe(args: argparse.Namespace) -> int:
 
 
 def _add_bench(sub) -> None:
+    from sigref_torch.ssl.train import LR_SCHEDULES
+
     p = sub.add_parser("bench", help="SCL vs MSCL vs filtering, several seeds and initial temperatures, with baselines",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--out", default="reference_results/ssl")
@@ -190,7 +192,7 @@ def _add_bench(sub) -> None:
     p.add_argument("--jobs", type=int, default=2, help="runs trained side by side, one process each")
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True, help="NHWC layout (width >= 8)")
     p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--lr-schedule", default="cosine", choices=["constant", "cosine"])
+    p.add_argument("--lr-schedule", default="cosine", choices=list(LR_SCHEDULES))
     p.add_argument("--ema", type=float, default=0.9, help="base EMA momentum")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--log-t0", type=float, nargs="+", default=[0.0, 1.6094379124341003], help="initial t' values (log 1, log 5)")

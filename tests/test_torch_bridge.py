@@ -154,27 +154,114 @@ def test_torch_blocks_find_the_fused_pass_through_the_entry_point():
     assert out.strip() == "sigref_torch.fused.pair_terms"
 
 
+PAIR_OPTS = [dict(gamma=0.0), dict(gamma=1.0), dict(gamma=0.4), dict(gamma=2.5, detach_weight=True),
+             dict(gamma=1.0, detach_weight=True), dict(gamma=1.0, threshold=0.05), dict(gamma=2.0, threshold=0.3),
+             dict(gamma=0.0, threshold=0.3)]
+
+
+def _pair_options(opts):
+    from sigref.losses import sigmoid as core
+
+    return core._Options("sum", opts["gamma"], opts.get("detach_weight", False),
+                         core.filter_logit(opts["gamma"], opts["threshold"]) if "threshold" in opts else None, False, None)
+
+
+@pytest.mark.parametrize("path", ["eager", "compiled"])
+@pytest.mark.parametrize("want_grad", [True, False])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize(
-    "opts",
-    [dict(gamma=0.0), dict(gamma=1.0), dict(gamma=0.4), dict(gamma=2.5, detach_weight=True),
-     dict(gamma=1.0, threshold=0.05), dict(gamma=2.0, threshold=0.3), dict(gamma=0.0, threshold=0.3)],
-)
-def test_fused_pair_terms_match_the_array_api_reference(dtype, opts):
-    """The torch fast path (sigref_torch.fused) against sigref's array-API elementwise pass."""
+@pytest.mark.parametrize("opts", PAIR_OPTS)
+def test_fused_pair_terms_match_the_array_api_reference(path, want_grad, dtype, opts):
+    """Both torch fast paths (sigref_torch.fused: eager ops, torch.compile) against sigref's array-API
+    elementwise pass, on the extremes and on a block of typical logits."""
 
     import array_api_compat
 
     from sigref.losses import sigmoid as core
     from sigref_torch import fused
 
-    opt = core._Options("sum", opts["gamma"], opts.get("detach_weight", False),
-                        core.filter_logit(opts["gamma"], opts["threshold"]) if "threshold" in opts else None, False, None)
-    q = torch.tensor([-1e9, -1e3, -80.0, -30.0, -5.0, -0.3, 0.0, 0.2, 4.0, 19.0, 25.0, 60.0, 1e3, 1e9], dtype=dtype)
-    xp = array_api_compat.array_namespace(q)
-    f, fp, keep = fused.pair_terms(xp, q, opt, True)
-    f_ref, fp_ref, keep_ref = core._pair_terms(xp, q, opt, True)
-    rtol = 1e-6 if dtype == torch.float32 else 1e-13
-    torch.testing.assert_close(f, f_ref, rtol=rtol, atol=1e-30)
-    torch.testing.assert_close(fp, fp_ref, rtol=rtol, atol=1e-30)
-    assert (keep is None) == (keep_ref is None) and (keep is None or torch.equal(keep, keep_ref))
+    opt = _pair_options(opts)
+    extremes = torch.tensor([-1e9, -1e3, -80.0, -30.0, -5.0, -0.3, 0.0, 0.2, 4.0, 19.0, 25.0, 60.0, 1e3, 1e9], dtype=dtype)
+    typical = torch.randn(64, 48, generator=torch.Generator().manual_seed(1), dtype=dtype) * 4.0 - 5.0
+    terms = fused._eager if path == "eager" else fused._compiled_terms
+    for q in (extremes, typical):
+        xp = array_api_compat.array_namespace(q)
+        f, fp, keep = terms(q, opt, want_grad)
+        f_ref, fp_ref, keep_ref = core._pair_terms(xp, q, opt, want_grad)
+        # sigma^gamma = exp(gamma log sigma) has condition number gamma |log sigma(q)| (up to 75 here)
+        eps = torch.finfo(dtype).eps
+        rtol = 8 * eps * (1.0 + opts["gamma"] * 30.0) if opts["gamma"] not in (0.0, 1.0) else 8 * eps
+        assert f.shape == q.shape and f.dtype == dtype
+        torch.testing.assert_close(f, f_ref, rtol=rtol, atol=1e-30)
+        assert (fp is None) == (not want_grad)
+        if want_grad:
+            torch.testing.assert_close(fp, fp_ref, rtol=rtol, atol=1e-30)
+        assert (keep is None) == (keep_ref is None) and (keep is None or torch.equal(keep, keep_ref))
+
+
+@pytest.mark.parametrize("opts", [dict(gamma=0.0), dict(gamma=1.0), dict(gamma=0.5), dict(gamma=1.0, threshold=0.05)])
+def test_large_cpu_blocks_take_the_compiled_pass_and_equal_the_reference_loss(opts):
+    """A dense 2 x 300 x 300 block (more than COMPILE_MIN_PAIRS pairs) through the whole kernel: values and
+    every gradient equal NumPy's reference on the same inputs, in float64."""
+    from sigref.losses import sigmoid_loss_and_grad
+    from sigref_torch import fused
+
+    assert 2 * 300 * 300 >= fused.COMPILE_MIN_PAIRS and fused.compile_enabled()
+    U, V = _unit(3, (2, 300, 16), grad=False), _unit(4, (300, 16), grad=False)
+    t, b = torch.tensor([4.0, 9.0], dtype=torch.float64), torch.tensor([-1.0, 6.0], dtype=torch.float64)
+    kwargs = dict(gamma=opts["gamma"], filter_threshold=opts.get("threshold"), reduction="per_anchor")
+    got = sigmoid_loss_and_grad(U, V, t, b, **kwargs)
+    want = sigmoid_loss_and_grad(*(x.numpy() for x in (U, V, t, b)), **kwargs)
+    np.testing.assert_allclose(got.value.numpy(), want.value, rtol=1e-12)
+    for name in ("U", "V", "t", "b"):
+        np.testing.assert_allclose(got.grad[name].numpy(), want.grad[name], rtol=1e-11, atol=1e-15)
+
+
+def test_compiled_pass_does_not_recompile_along_a_gamma_schedule():
+    from torch._dynamo.utils import counters
+
+    from sigref_torch import fused
+
+    q = torch.randn(2**16, generator=torch.Generator().manual_seed(2)) * 3.0 - 5.0
+    fused._compiled_terms(q, _pair_options(dict(gamma=0.9)), True)
+    graphs = counters["stats"]["unique_graphs"]
+    for gamma in (0.8, 0.55, 0.1):
+        fused._compiled_terms(q, _pair_options(dict(gamma=gamma)), True)
+    assert counters["stats"]["unique_graphs"] == graphs
+
+
+def test_autograd_tensors_small_blocks_and_sigref_torch_compile_0_stay_eager(monkeypatch):
+    """Tensors with autograd history keep their graph (the compiled pass runs without one); so do small
+    blocks, and SIGREF_TORCH_COMPILE=0 turns the compiled pass off."""
+    import array_api_compat
+
+    from sigref_torch import fused
+
+    def fail(*args):
+        raise AssertionError("the compiled pass was used")
+
+    monkeypatch.setattr(fused, "_compiled_terms", fail)
+    opt = _pair_options(dict(gamma=1.0))
+    big = torch.zeros(fused.COMPILE_MIN_PAIRS)
+    xp = array_api_compat.array_namespace(big)
+    f, _, _ = fused.pair_terms(xp, big.clone().requires_grad_(True), opt, True)
+    assert f.grad_fn is not None
+    fused.pair_terms(xp, big[:-1], opt, True)
+    monkeypatch.setenv("SIGREF_TORCH_COMPILE", "0")
+    fused.pair_terms(xp, big, opt, True)
+    monkeypatch.setenv("SIGREF_TORCH_COMPILE", "1")
+    with pytest.raises(AssertionError, match="compiled pass was used"):
+        fused.pair_terms(xp, big, opt, True)
+
+
+def test_a_failing_compile_is_a_clear_error(monkeypatch):
+    from sigref_torch import fused
+
+    def broken(fn, **kwargs):
+        def run(*args):
+            raise OSError("no C++ compiler")
+        return run
+
+    monkeypatch.setattr(fused, "_COMPILED", {})
+    monkeypatch.setattr(fused.torch, "compile", broken)
+    with pytest.raises(RuntimeError, match=r"torch.compile of sigref's elementwise pass failed \(OSError: no C\+\+ compiler\).*SIGREF_TORCH_COMPILE=0"):
+        fused._compiled_terms(torch.zeros(8), _pair_options(dict(gamma=0.0)), True)

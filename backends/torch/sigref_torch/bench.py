@@ -133,7 +133,10 @@ def _probe(backend: Any) -> CudaProbe | None:
 
 
 def _info() -> dict[str, Any]:
-    info: dict[str, Any] = {"threads": torch.get_num_threads(), "cuda": torch.cuda.is_available()}
+    from sigref_torch import fused
+
+    info: dict[str, Any] = {"threads": torch.get_num_threads(), "cuda": torch.cuda.is_available(),
+                            "compiled_pass": f"CPU blocks of >= {fused.COMPILE_MIN_PAIRS} pairs" if fused.compile_enabled() else "off"}
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     return info

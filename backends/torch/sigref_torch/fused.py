@@ -1,12 +1,17 @@
 """Fused torch elementwise pass of the sigmoid loss kernel (registered on import of sigref_torch).
 
-Replaces sigref's array-API ``_pair_terms`` for torch tensors with torch's native fused ops
-(softplus, sigmoid, pow, in-place products): the same formulas, fewer passes over each block.
-The array-API version stays the reference; ``tests/test_torch_bridge.py`` compares the two.
+Replaces sigref's array-API ``_pair_terms`` for torch tensors. On CPU, blocks of at least
+``COMPILE_MIN_PAIRS`` pairs go through ``torch.compile`` (Inductor): the formulas of the reference,
+one exp and one log1p per pair, in a single vectorised loop instead of a pass per operation (the
+MSCL pass runs ~4x faster than eager on a 512 x 8192 block). Set ``SIGREF_TORCH_COMPILE=0`` to keep
+eager. Smaller blocks, CUDA tensors and tensors that carry autograd history take torch's eager
+softplus / sigmoid / addcmul. The array-API version stays the reference; ``tests/test_torch_bridge.py``
+compares both paths with it.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import torch
@@ -17,9 +22,17 @@ from sigref.losses.sigmoid import register_fused_pair_terms
 # softplus(q) = q above this (e^-40 < 1e-17: exact in float64 as in float32)
 _LINEAR_ABOVE = 40.0
 
+#: Blocks below this many pairs stay eager: compiling (seconds, once per process) and the guards of
+#: each call (tens of microseconds) would cost more than they save.
+COMPILE_MIN_PAIRS = 2**16
 
-def pair_terms(xp: Any, q: torch.Tensor, opt: Any, want_grad: bool) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
-    """f(q) = sigma(q)^gamma softplus(q), f'(q) and the filtering mask; see sigref.losses.sigmoid."""
+
+def compile_enabled() -> bool:
+    """Whether CPU blocks use the compiled pass (``SIGREF_TORCH_COMPILE``, default on)."""
+    return os.environ.get("SIGREF_TORCH_COMPILE", "1").strip() != "0"
+
+
+def _eager(q: torch.Tensor, opt: Any, want_grad: bool) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
     sp = F.softplus(q, threshold=_LINEAR_ABOVE)
     if opt.keep_above is not None:
         keep = q > opt.keep_above
@@ -35,6 +48,92 @@ def pair_terms(xp: Any, q: torch.Tensor, opt: Any, want_grad: bool) -> tuple[tor
         return f, w * sg, None
     # sigma(q)^gamma (gamma sigma(-q) softplus(q) + sigma(q)), the bracket in one addcmul
     return f, torch.addcmul(sg, torch.sigmoid(-q), sp, value=opt.gamma).mul_(w), None
+
+
+# The compiled bodies: sigref.numerics.logistic_parts and sigref.losses.sigmoid._pair_terms on a flat
+# block. gamma, the derivative's slope and the threshold come as 0-d tensors, so that a gamma schedule
+# does not recompile; each body then has one graph per dtype and want_grad.
+
+def _parts(q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """softplus(q), sigma(q), sigma(-q) and log1p(e^-|q|), from one exp and one log1p."""
+    e = torch.exp(-q.abs())
+    r = 1.0 / (1.0 + e)
+    log1p_e = torch.log1p(e)
+    positive = q >= 0
+    return torch.clamp(q, min=0.0) + log1p_e, torch.where(positive, r, e * r), torch.where(positive, e * r, r), log1p_e
+
+
+def _plain(q: torch.Tensor, want_grad: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    sp, sg, _, _ = _parts(q)
+    return sp, (sg if want_grad else None)
+
+
+def _weighted(q: torch.Tensor, gamma: torch.Tensor, slope: torch.Tensor, want_grad: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """w = sigma(q)^gamma = exp(gamma log sigma(q)), f = w softplus(q) and
+    f' = w (slope sigma(-q) softplus(q) + sigma(q)): slope = gamma, or 0 for the detached weight."""
+    sp, sg, sn, log1p_e = _parts(q)
+    w = torch.exp(gamma * (torch.clamp(q, max=0.0) - log1p_e))
+    return w * sp, (w * (slope * sn * sp + sg) if want_grad else None)
+
+
+def _sigma_weighted(q: torch.Tensor, slope: torch.Tensor, want_grad: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """:func:`_weighted` at gamma = 1, where w = sigma(q) exactly (no second exp)."""
+    sp, sg, sn, _ = _parts(q)
+    return sg * sp, (sg * (slope * sn * sp + sg) if want_grad else None)
+
+
+def _filtered(q: torch.Tensor, keep_above: torch.Tensor, want_grad: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    sp, sg, _, _ = _parts(q)
+    keep = q > keep_above
+    return torch.where(keep, sp, 0.0), (torch.where(keep, sg, 0.0) if want_grad else None)
+
+
+_COMPILED: dict[str, Any] = {}
+
+
+def _compiled(name: str, body: Any) -> Any:
+    if name not in _COMPILED:
+        _COMPILED[name] = torch.compile(body, dynamic=True, fullgraph=True)
+    return _COMPILED[name]
+
+
+def _compiled_terms(q: torch.Tensor, opt: Any, want_grad: bool) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    flat = q.contiguous().view(-1)
+
+    def scalar(x: float) -> torch.Tensor:
+        return torch.tensor(x, dtype=q.dtype)
+
+    try:
+        with torch.no_grad():
+            if opt.keep_above is not None:
+                f, fp = _compiled("filtered", _filtered)(flat, scalar(opt.keep_above), want_grad)
+                keep = flat > opt.keep_above  # eager: Inductor's stores of a bool output are not vectorised
+            elif opt.gamma == 0.0:
+                (f, fp), keep = _compiled("plain", _plain)(flat, want_grad), None
+            else:
+                slope = scalar(0.0 if opt.detach_weight else opt.gamma)
+                if opt.gamma == 1.0:
+                    f, fp = _compiled("sigma_weighted", _sigma_weighted)(flat, slope, want_grad)
+                else:
+                    f, fp = _compiled("weighted", _weighted)(flat, scalar(opt.gamma), slope, want_grad)
+                keep = None
+    except Exception as exc:
+        raise RuntimeError(
+            f"torch.compile of sigref's elementwise pass failed ({type(exc).__name__}: {exc}); it needs a C++ "
+            "compiler for CPU tensors. Set SIGREF_TORCH_COMPILE=0 to use torch's eager operations instead"
+        ) from exc
+
+    def shaped(x: torch.Tensor | None) -> torch.Tensor | None:
+        return None if x is None else x.view(q.shape)
+
+    return shaped(f), shaped(fp), shaped(keep)
+
+
+def pair_terms(xp: Any, q: torch.Tensor, opt: Any, want_grad: bool) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """f(q) = sigma(q)^gamma softplus(q), f'(q) and the filtering mask; see sigref.losses.sigmoid."""
+    if q.device.type == "cpu" and q.numel() >= COMPILE_MIN_PAIRS and not q.requires_grad and compile_enabled():
+        return _compiled_terms(q, opt, want_grad)
+    return _eager(q, opt, want_grad)
 
 
 register_fused_pair_terms("torch", pair_terms)

@@ -93,7 +93,9 @@ _COMPILED: dict[str, Any] = {}
 
 def _compiled(name: str, body: Any) -> Any:
     if name not in _COMPILED:
-        _COMPILED[name] = torch.compile(body, dynamic=True, fullgraph=True)
+        # dynamic_threads: one OpenMP region whatever the size hint of the first call (Inductor drops
+        # the parallel loop for a small first block, and its on-disk cache hands that code to later processes)
+        _COMPILED[name] = torch.compile(body, dynamic=True, fullgraph=True, options={"cpp.dynamic_threads": True})
     return _COMPILED[name]
 
 

@@ -2,8 +2,8 @@
 
 Replaces sigref's array-API ``_pair_terms`` for torch tensors. On CPU, blocks of at least
 ``COMPILE_MIN_PAIRS`` pairs go through ``torch.compile`` (Inductor): the formulas of the reference,
-one exp and one log1p per pair, in a single vectorised loop instead of a pass per operation (the
-MSCL pass runs ~4x faster than eager on a 512 x 8192 block). Set ``SIGREF_TORCH_COMPILE=0`` to keep
+one exp and one log1p per pair, in a single vectorised loop instead of a pass per operation (MSCL
+at gamma = 1 on a 512 x 8192 float32 block: 9.7 ms against 22.7 ms eager, on 2 cores). Set ``SIGREF_TORCH_COMPILE=0`` to keep
 eager. Smaller blocks, CUDA tensors and tensors that carry autograd history take torch's eager
 softplus / sigmoid / addcmul. The array-API version stays the reference; ``tests/test_torch_bridge.py``
 compares both paths with it.

@@ -200,18 +200,27 @@ def test_fused_pair_terms_match_the_array_api_reference(path, want_grad, dtype, 
 
 
 @pytest.mark.parametrize("opts", [dict(gamma=0.0), dict(gamma=1.0), dict(gamma=0.5), dict(gamma=1.0, threshold=0.05)])
-def test_large_cpu_blocks_take_the_compiled_pass_and_equal_the_reference_loss(opts):
-    """A dense 2 x 300 x 300 block (more than COMPILE_MIN_PAIRS pairs) through the whole kernel: values and
-    every gradient equal NumPy's reference on the same inputs, in float64."""
+def test_large_cpu_blocks_take_the_compiled_pass_and_equal_the_reference_loss(opts, monkeypatch):
+    """A dense 2 x 300 x 300 block (more than COMPILE_MIN_PAIRS pairs) through the whole kernel: it takes the
+    compiled pass, and values and every gradient equal NumPy's reference on the same inputs, in float64."""
     from sigref.losses import sigmoid_loss_and_grad
     from sigref_torch import fused
 
-    assert 2 * 300 * 300 >= fused.COMPILE_MIN_PAIRS and fused.compile_enabled()
+    monkeypatch.setenv("SIGREF_TORCH_COMPILE", "1")
+    compiled_sizes = []
+    original = fused._compiled_terms
+
+    def recording(q, opt, want_grad):
+        compiled_sizes.append(q.numel())
+        return original(q, opt, want_grad)
+
+    monkeypatch.setattr(fused, "_compiled_terms", recording)
     U, V = _unit(3, (2, 300, 16), grad=False), _unit(4, (300, 16), grad=False)
     t, b = torch.tensor([4.0, 9.0], dtype=torch.float64), torch.tensor([-1.0, 6.0], dtype=torch.float64)
     kwargs = dict(gamma=opts["gamma"], filter_threshold=opts.get("threshold"), reduction="per_anchor")
     got = sigmoid_loss_and_grad(U, V, t, b, **kwargs)
     want = sigmoid_loss_and_grad(*(x.numpy() for x in (U, V, t, b)), **kwargs)
+    assert compiled_sizes == [2 * 300 * 300]  # the block; its 2 x 300 positive pairs stay eager
     np.testing.assert_allclose(got.value.numpy(), want.value, rtol=1e-12)
     for name in ("U", "V", "t", "b"):
         np.testing.assert_allclose(got.grad[name].numpy(), want.grad[name], rtol=1e-11, atol=1e-15)

@@ -8,7 +8,8 @@ For every backend, dtype and shape ``(N, d)`` of the grid, each *measurement* co
 and ``b``. Its peak memory above the inputs is taken in a fresh process of its own; its time (median
 of the repeats after warm-up) side by side with the other rows of the same configuration: one process
 calls them round-robin on shared inputs (:func:`measure_timing_group`), so ratios between rows are not
-at the mercy of a shared machine's drift. The rows:
+at the mercy of a shared machine's drift (the naive row is timed alone after them: its N^2 temporaries
+slowed its neighbours' calls). The rows:
 
 ``floor``
     the three matrix products a gradient of the loss cannot avoid, ``S = U V^T``, ``S V`` and
@@ -205,7 +206,9 @@ class Measurement:
     backend); the measurement registered last that claims a backend is the one used.
     ``available(key)`` returns why it cannot run (cheap; ``None`` when it can).
     ``n2_memory``/``nd_memory``: estimated peak in N^2 (N * chunk_size when ``chunked``) and N*d
-    elements, used to skip sizes that cannot fit.
+    elements, used to skip sizes that cannot fit. ``timed_alone``: timed in a process of its own
+    instead of round-robin with the other rows (the naive row, whose N^2 temporaries would slow its
+    neighbours' calls through the shared caches, memory bandwidth and page cache).
     """
 
     name: str
@@ -219,6 +222,7 @@ class Measurement:
     nd_memory: float = 4.0
     chunked: bool = False
     order: int = 50
+    timed_alone: bool = False
 
     def memory_estimate(self, n: int, d: int, itemsize: int, chunk_size: int | str | None) -> float:
         """Rough peak bytes (N^2 terms scale with N * chunk for chunked rows)."""
@@ -373,7 +377,7 @@ def elementwise_pass(x: Any) -> str:
 register(Measurement("floor", "U V^T, S V, S^T U (the three products; lower bound)", _floor_setup,
                      kind="floor", n2_memory=1.0, order=0))
 register(Measurement("naive", "naive dense baseline (this module, array API, analytic backward)",
-                     _naive_setup, n2_memory=9.0, order=10))
+                     _naive_setup, n2_memory=9.0, order=10, timed_alone=True))
 for _name, _order, _desc in (
     ("sigref", 20, "sigref.losses.sigmoid_loss_and_grad"),
     ("sigref_gamma", 21, "sigref, MSCL gamma > 0"),
@@ -860,7 +864,7 @@ def plan(options: BenchOptions) -> tuple[list[dict[str, Any]], list[dict[str, An
                         if m is None or m.kind == "solver":
                             continue
                         spec = {"impl": name, "kind": m.kind, "backend": key, "dtype": dtype, "N": int(n),
-                                "d": int(d), **common}
+                                "d": int(d), "timed_alone": m.timed_alone, **common}
                         reason = m.available(key)
                         need = m.memory_estimate(n, d, _itemsize(dtype), options.chunk_size)
                         if reason is None and limit is not None and not gpu and need > limit:
@@ -886,12 +890,17 @@ def plan(options: BenchOptions) -> tuple[list[dict[str, Any]], list[dict[str, An
 
 def _work_items(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every loss measurement's memory (and checks) alone, its time in a group with the other rows of
-    the same (backend, dtype, N, d); solvers are measured whole."""
+    the same (backend, dtype, N, d) (a ``timed_alone`` row in a group of its own, after them); solvers
+    are measured whole."""
     groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for spec in specs:
         if spec["kind"] != "solver":
             groups.setdefault((spec["backend"], spec["dtype"], spec["N"], spec["d"]), []).append(spec)
-    items = [item for g in groups.values() for item in [*({**s, "timed": False} for s in g), {"group": g}]]
+    items = []
+    for g in groups.values():
+        shared = [s for s in g if not s.get("timed_alone")]
+        timings = ([{"group": shared}] if shared else []) + [{"group": [s]} for s in g if s.get("timed_alone")]
+        items += [*({**s, "timed": False} for s in g), *timings]
     return items + [spec for spec in specs if spec["kind"] == "solver"]
 
 
@@ -1098,7 +1107,8 @@ def format_markdown(report: dict[str, Any]) -> str:
         f"MSCL gamma = {opts['gamma']:g}, filter_threshold = {opts['filter_threshold']:g}; "
         f"chunk_size = {opts['chunk_size']}",
         f"- timing: median of up to {opts['repeats']} runs after {opts['warmup']} warm-up, the rows of one "
-        f"(backend, dtype, N, d) called round-robin in one process (stopping after {opts['budget_s']:g} s per row); "
+        f"(backend, dtype, N, d) called round-robin in one process (stopping after {opts['budget_s']:g} s per row; "
+        f"the naive row timed alone after them); "
         f"isolation: {opts['isolate']}; memory: peak above the inputs during one forward+backward",
     ]
     passes = sorted({(r["backend"], r["elementwise"]) for r in results if r.get("elementwise")})

@@ -218,13 +218,18 @@ def test_quick_report_files_and_header(quick_report) -> None:
 
 
 def test_rows_of_a_configuration_are_timed_side_by_side(quick_report) -> None:
+    """Round-robin per configuration, except the naive row, timed alone (its N^2 temporaries would slow the others)."""
     report, _ = quick_report
-    for r in report["results"]:
-        if r["kind"] != "solver" and r["status"] == "ok":
-            same = [o for o in report["results"] if o["kind"] != "solver" and o["status"] == "ok"
-                    and (o["backend"], o["dtype"], o["N"], o["d"]) == (r["backend"], r["dtype"], r["N"], r["d"])]
-            assert r["timing"] == f"interleaved with {len(same) - 1} other rows"
-            assert {o["repeats"] for o in same} == {r["repeats"]}  # round-robin: equal sample counts
+    timed = [r for r in report["results"] if r["kind"] != "solver" and r["status"] == "ok"]
+    assert {r["impl"] for r in timed} >= {"floor", "naive", "sigref"}
+    for r in timed:
+        if r["impl"] == "naive":
+            assert r["timing"] == "alone"
+            continue
+        same = [o for o in timed if o["impl"] != "naive"
+                and (o["backend"], o["dtype"], o["N"], o["d"]) == (r["backend"], r["dtype"], r["N"], r["d"])]
+        assert r["timing"] == f"interleaved with {len(same) - 1} other rows"
+        assert {o["repeats"] for o in same} == {r["repeats"]}  # round-robin: equal sample counts
 
 
 def test_merge_combines_runs_and_refuses_other_hosts(quick_report, tmp_path) -> None:

@@ -47,21 +47,31 @@ def test_pass_matches_the_reference_on_extreme_logits(dtype, opts, want_grad):
     assert (keep is None) == (keep_ref is None) and (keep is None or np.array_equal(keep, keep_ref))
 
 
-@pytest.mark.parametrize(("gamma", "max_ulps"), [(0.0, 3.0), (1.0, 5.0), (0.5, 5.0), (2.5, 32.0)])
-def test_float32_pass_is_within_a_few_ulps_of_float64_truth(gamma, max_ulps):
-    """The float32 kernels' own exp/log (written out so that LLVM vectorises them) against float64
-    libm on the float32 inputs; measured 2.1 / 1.5 ulp for softplus / sigma, and the conditioning of
-    sigma^gamma (error ~ gamma |log sigma| ulp, as with libm) at gamma = 2.5."""
-    x = np.concatenate([np.linspace(-110, 110, 200_001), -np.logspace(-30, 9, 300), np.logspace(-30, 9, 300)]).astype(np.float32)
+# (dtype, the truth's dtype, logit range): float64 against x87 extended precision (64-bit significand)
+ULP_CASES = [(np.float32, np.float64, 110.0), (np.float64, np.longdouble, 800.0)]
+
+
+@pytest.mark.parametrize(("dtype", "truth", "span"), ULP_CASES, ids=["float32", "float64"])
+@pytest.mark.parametrize("gamma", [0.0, 1.0, 0.5, 2.5])
+def test_pass_is_within_a_few_ulps_of_the_truth(dtype, truth, span, gamma):
+    """The kernels' own exp/log (written out so that LLVM vectorises them) against libm in a wider
+    dtype on the same inputs: within 5 ulp plus the conditioning of sigma^gamma = exp(gamma log sigma),
+    gamma |log sigma| ulp, which libm shares. Measured: softplus / sigma 2.1 / 1.5 ulp (float32),
+    1.8 / 1.5 ulp (float64); at gamma = 2.5 and q = -106, 129 ulp in float64 (bound 270)."""
+    if np.finfo(truth).eps > np.finfo(dtype).eps / 2**10:
+        pytest.skip(f"{np.dtype(truth).name} on this platform is not wider than {np.dtype(dtype).name}")
+    x = np.concatenate([np.linspace(-span, span, 200_001), -np.logspace(-30, 9, 300), np.logspace(-30, 9, 300)]).astype(dtype)
     f, fp, _ = fused.pair_terms(np, x, _opt(gamma), True)
-    x = x.astype(np.float64)
+    x = x.astype(truth)
     e = np.exp(-np.abs(x))
     softplus, sigma, sigma_neg = np.maximum(x, 0) + np.log1p(e), np.where(x > 0, 1, e) / (1 + e), np.where(x > 0, e, 1) / (1 + e)
     w = sigma**gamma
-    eps, tiny = np.finfo(np.float32).eps, np.finfo(np.float32).smallest_subnormal
+    allowed = 5.0 + gamma * np.abs(np.minimum(x, 0) - np.log1p(e)).astype(np.float64)  # gamma |log sigma|
+    eps, tiny = np.finfo(dtype).eps, np.finfo(dtype).smallest_subnormal
     for got, want in ((f, w * softplus), (fp, w * (gamma * sigma_neg * softplus + sigma))):
-        assert got.dtype == np.float32
-        assert np.max(np.abs(got - want) / np.maximum(eps * np.abs(want), tiny)) <= max_ulps
+        assert got.dtype == dtype
+        ulps = (np.abs(got - want) / np.maximum(eps * np.abs(want), tiny)).astype(np.float64)
+        assert np.all(ulps <= allowed), f"{ulps.max():.3g} ulp at q = {x[np.argmax(ulps - allowed)]}"
 
 
 @pytest.mark.parametrize("opts", OPTIONS)

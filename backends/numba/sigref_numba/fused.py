@@ -125,8 +125,10 @@ def _logistic(x, one):  # pragma: no cover (compiled)
 
 
 #: Blocks below this many pairs run on one thread: a parallel region costs a wake-up of every
-#: worker thread, which on a busy machine waits for a scheduler slot (measured: 16 ms at N = 96).
-PARALLEL_MIN_PAIRS = 2**15
+#: worker thread, which on a busy machine waits for a scheduler slot (measured: 16 ms at N = 96), and
+#: the vectorised kernels finish 2^18 pairs in about 1 ms on one core (Bangachev's E1, 4 x 100 x 100
+#: blocks: 1000 steps in 1.1-1.6 s serial against 1.4-1.8 s with 2^15 as the bound).
+PARALLEL_MIN_PAIRS = 2**18
 
 # Numba's own work queue rather than OpenMP, whose idle workers spin on the cores the next BLAS product
 # needs (measured: the matmul floor at N = 1024 twice as slow right after an OpenMP loop). The work queue

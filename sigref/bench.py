@@ -1288,7 +1288,7 @@ def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
               "pending": sum(r.get("pending", 0) for r in reports),
               "load": {"before": reports[0]["load"]["before"], "after": reports[-1]["load"]["after"]},
               "elapsed_s": round(sum(r.get("elapsed_s", 0) for r in reports), 1),
-              "merged_commands": [r.get("command") for r in reports]}
+              "merged_commands": [c for r in reports for c in r.get("merged_commands") or [r.get("command")]]}
     merged["options"] = {**reports[-1]["options"],
                          "dtypes": sorted({d for r in reports for d in r["options"].get("dtypes", [])})}
     return merged

@@ -246,6 +246,8 @@ def test_merge_combines_runs_and_refuses_other_hosts(quick_report, tmp_path) -> 
     assert sorted(map(key, merged["results"])) == sorted(map(key, report["results"]))
     md = (tmp_path / "merged" / "bench.md").read_text()
     assert all(f"- command: `sigref bench --dtype {dt}`" in md for dt in bench.DEFAULT_DTYPES)
+    rerun = {**by_dtype[0], "command": ["sigref", "bench", "--rerun"]}  # merging into a merged report keeps every command
+    assert bench.merge_reports([merged, rerun])["merged_commands"] == [p["command"] for p in by_dtype] + [rerun["command"]]
     other = {**by_dtype[1], "host": {**report["host"], "processor": "another CPU"}}
     with pytest.raises(ValueError, match="different hosts"):
         bench.merge_reports([by_dtype[0], other])

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import os
 import threading
-from typing import Any
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
@@ -39,18 +39,32 @@ from sigref.losses.sigmoid import register_fused_pair_terms
 __all__ = ["pair_terms"]
 
 
-_F32, _F64 = np.float32, np.float64
-# ln 2 = LN2_HI + LN2_LO with k LN2_HI exact for every k used (LN2_HI has 12 resp. 32 trailing zero bits).
-# exp(-a) lies below half the smallest subnormal from a = 103.98 (float32) resp. 745.14 (float64) on,
-# so a is clamped at 105 resp. 746, where the table of 2^-k holds 0.
-_F32_EXP_CLAMP, _F32_LOG2E, _F32_LN2_HI, _F32_LN2_LO = _F32(105.0), _F32(1 / math.log(2)), _F32(0.693145751953125), _F32(1.428606765330187e-06)
-_F64_EXP_CLAMP, _F64_LOG2E, _F64_LN2_HI, _F64_LN2_LO = 746.0, 1 / math.log(2), 6.93147180369123816490e-01, 1.90821492927058770002e-10
-_F32_POW2_NEG = np.array([2.0**-k for k in range(152)], dtype=_F32)  # 2^-k, exactly (0 from k = 150 on)
-_F64_POW2_NEG = np.array([2.0**-k for k in range(1078)], dtype=_F64)  # (0 from k = 1075 on)
-_F32_EXP_TAYLOR = tuple(_F32(1 / math.factorial(k)) for k in range(9))
-_F64_EXP_TAYLOR = tuple(1 / math.factorial(k) for k in range(14))
-_F32_ATANH_SERIES = tuple(_F32(1 / (2 * k + 1)) for k in range(8))
-_F64_ATANH_SERIES = tuple(1 / (2 * k + 1) for k in range(16))
+class _Constants(NamedTuple):
+    """Per dtype: exp(-a) is below half the smallest subnormal from a = 103.98 (float32) resp. 745.14
+    (float64) on, so a is clamped at ``exp_clamp`` where the table ``pow2_neg`` of 2^-k (exact) holds 0;
+    ln 2 = ``ln2_hi`` + ``ln2_lo`` with k ``ln2_hi`` exact for every k used (12 resp. 32 trailing zero bits)."""
+
+    exp_clamp: Any
+    log2e: Any
+    ln2_hi: Any
+    ln2_lo: Any
+    pow2_neg: np.ndarray
+    exp_taylor: tuple  # 1 / k!, k = 0 .. degree
+    atanh_series: tuple  # 1 / (2k + 1)
+
+
+def _constants(dtype: type, exp_clamp: float, ln2_hi: float, ln2_lo: float, taylor_degree: int, atanh_terms: int) -> _Constants:
+    k_max = int(exp_clamp / math.log(2)) + 2
+    return _Constants(dtype(exp_clamp), dtype(1 / math.log(2)), dtype(ln2_hi), dtype(ln2_lo),
+                      np.array([2.0**-k for k in range(k_max)], dtype=dtype),
+                      tuple(dtype(1 / math.factorial(k)) for k in range(taylor_degree + 1)),
+                      tuple(dtype(1 / (2 * k + 1)) for k in range(atanh_terms)))
+
+
+_CONSTANTS = {
+    numba.types.float32: _constants(np.float32, 105.0, 0.693145751953125, 1.428606765330187e-06, taylor_degree=8, atanh_terms=8),
+    numba.types.float64: _constants(np.float64, 746.0, 6.93147180369123816490e-01, 1.90821492927058770002e-10, taylor_degree=13, atanh_terms=16),
+}
 
 
 #: Compiled without Python's ZeroDivisionError check (a branch that keeps loops scalar); FMA allowed.
@@ -67,49 +81,37 @@ def _log1p_unit(e):
 
 @overload(_exp_neg, jit_options=_JIT)
 def _exp_neg_impl(a):
-    if a == numba.types.float32:
-        def exp_neg_f32(a):  # pragma: no cover (compiled)
-            a = min(a, _F32_EXP_CLAMP)  # (a select on the result instead keeps LLVM from vectorising)
-            k = int(a * _F32_LOG2E + _F32(0.5))
-            kf = _F32(k)
-            r = (kf * _F32_LN2_HI - a) + kf * _F32_LN2_LO  # -(a - k ln 2)
-            c = _F32_EXP_TAYLOR
-            p = c[0] + r * (c[1] + r * (c[2] + r * (c[3] + r * (c[4] + r * (c[5] + r * (c[6] + r * (c[7] + r * c[8])))))))
-            return p * _F32_POW2_NEG[k]
-        return exp_neg_f32
+    clamp, log2e, ln2_hi, ln2_lo, pow2_neg, c, _ = _CONSTANTS[a]
+    real = pow2_neg.dtype.type
+    half, degree = real(0.5), len(c) - 1
 
-    def exp_neg_f64(a):  # pragma: no cover (compiled)
-        a = min(a, _F64_EXP_CLAMP)
-        k = int(a * _F64_LOG2E + 0.5)
-        kf = float(k)
-        r = (kf * _F64_LN2_HI - a) + kf * _F64_LN2_LO
-        c = _F64_EXP_TAYLOR
-        p = c[13]
-        for j in range(12, -1, -1):  # unrolled by LLVM (c is a tuple of constants)
+    def exp_neg(a):  # pragma: no cover (compiled)
+        a = min(a, clamp)  # (a select on the result instead keeps LLVM from vectorising)
+        k = int(a * log2e + half)
+        kf = real(k)
+        r = (kf * ln2_hi - a) + kf * ln2_lo  # -(a - k ln 2)
+        p = c[degree]
+        for j in range(degree - 1, -1, -1):  # Horner (unrolled: c is a tuple of constants)
             p = c[j] + r * p
-        return p * _F64_POW2_NEG[k]
-    return exp_neg_f64
+        return p * pow2_neg[k]
+
+    return exp_neg
 
 
 @overload(_log1p_unit, jit_options=_JIT)
 def _log1p_unit_impl(e):
-    if e == numba.types.float32:
-        def log1p_f32(e):  # pragma: no cover (compiled)
-            s = e / (_F32(2) + e)
-            s2 = s * s
-            c = _F32_ATANH_SERIES
-            return (s + s) * (c[0] + s2 * (c[1] + s2 * (c[2] + s2 * (c[3] + s2 * (c[4] + s2 * (c[5] + s2 * (c[6] + s2 * c[7])))))))
-        return log1p_f32
+    *_, c = _CONSTANTS[e]
+    two, last = c[0] + c[0], len(c) - 1
 
-    def log1p_f64(e):  # pragma: no cover (compiled)
-        s = e / (2.0 + e)
+    def log1p_unit(e):  # pragma: no cover (compiled)
+        s = e / (two + e)
         s2 = s * s
-        c = _F64_ATANH_SERIES
-        p = c[15]
-        for j in range(14, -1, -1):
+        p = c[last]
+        for j in range(last - 1, -1, -1):
             p = c[j] + s2 * p
         return (s + s) * p
-    return log1p_f64
+
+    return log1p_unit
 
 
 @numba.njit(inline="always", **_JIT)

@@ -206,9 +206,9 @@ class Measurement:
     backend); the measurement registered last that claims a backend is the one used.
     ``available(key)`` returns why it cannot run (cheap; ``None`` when it can).
     ``n2_memory``/``nd_memory``: estimated peak in N^2 (N * chunk_size when ``chunked``) and N*d
-    elements, used to skip sizes that cannot fit. ``timed_alone``: timed in a process of its own
-    instead of round-robin with the other rows (the naive row, whose N^2 temporaries would slow its
-    neighbours' calls through the shared caches, memory bandwidth and page cache).
+    elements, used to skip sizes that cannot fit. ``timed_alone``: timed on its own after the round
+    robin of the other rows of its configuration (the naive row, whose N^2 temporaries slowed the calls
+    beside it).
     """
 
     name: str

@@ -101,7 +101,7 @@ def _exp_neg_impl(a):
 @overload(_log1p_unit, jit_options=_JIT)
 def _log1p_unit_impl(e):
     *_, c = _CONSTANTS[e]
-    two, last = c[0] + c[0], len(c) - 1
+    two, last = type(c[0])(2), len(c) - 1
 
     def log1p_unit(e):  # pragma: no cover (compiled)
         s = e / (two + e)

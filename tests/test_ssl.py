@@ -291,7 +291,7 @@ def test_ssl_benchmark_runs_side_by_side_as_it_runs_alone(tmp_path):
 
     def bench(name, jobs):
         args = Namespace(out=str(tmp_path / name), runs_dir=None, dataset="synthetic", data_root=None, budget=600.0,
-                         steps=3, batch_size=8, width=4, threads=1, jobs=jobs, lr=2e-3, lr_schedule="cosine", ema=0.9, seeds=[0],
+                         steps=3, batch_size=8, width=4, threads=1, jobs=jobs, lr=2e-3, lr_schedule="cosine", ema=0.9, alpha=1.0, seeds=[0],
                          log_t0=[0.0], probe_train=64, probe_test=32, curve_points=0, channels_last=False)
         summary = run_benchmark(args)
         assert summary.is_file() and (tmp_path / name / "table.md").is_file()

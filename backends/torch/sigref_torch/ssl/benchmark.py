@@ -35,7 +35,7 @@ def _base_config(args) -> dict:
     return dict(dataset=args.dataset, data_root=args.data_root, arch="resnet18", stem="cifar", width=args.width,
                 batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule, weight_decay=1e-5, ema=args.ema, progress=False, log_every=10,
                 ckpt_every=10**9, device="cpu", threads=args.threads, probe_train_limit=args.probe_train,
-                probe_test_limit=args.probe_test, alpha=0.0, channels_last=args.channels_last)
+                probe_test_limit=args.probe_test, alpha=args.alpha, channels_last=args.channels_last)
 
 
 def run_benchmark(args) -> Path:
@@ -148,7 +148,7 @@ def write_summary(out: Path, args=None) -> Path:
     groups: dict[tuple[float, str], list[dict]] = {}
     for r in records:
         groups.setdefault((r["log_t0"], r["loss"]), []).append(r)
-    for (log_t0, name), rs in sorted(groups.items()):
+    for (log_t0, name), rs in sorted(groups.items(), key=lambda item: (item[0][0], list(LOSSES).index(item[0][1]))):
         accs = np.array([r["probe_accuracy"] for r in rs])
         rows.append({"log_t0": log_t0, "loss": name, "n": len(rs), "mean": accs.mean(), "std": accs.std(ddof=1) if len(rs) > 1 else float("nan"),
                      "images_per_s": float(np.mean([r["images_per_s"] for r in rs])), "steps": int(np.mean([r["steps"] for r in rs])),

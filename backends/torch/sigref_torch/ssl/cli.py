@@ -194,6 +194,7 @@ def _add_bench(sub) -> None:
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--lr-schedule", default="cosine", choices=list(LR_SCHEDULES))
     p.add_argument("--ema", type=float, default=0.9, help="base EMA momentum")
+    p.add_argument("--alpha", type=float, default=1.0, help="weight of the KL term for every variant (reference CLI default)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--log-t0", type=float, nargs="+", default=[0.0, 1.6094379124341003], help="initial t' values (log 1, log 5)")
     p.add_argument("--probe-train", type=int, default=5000)

@@ -289,9 +289,9 @@ def test_ssl_benchmark_runs_side_by_side_as_it_runs_alone(tmp_path):
 
     from sigref_torch.ssl.benchmark import LOSSES, run_benchmark
 
-    def bench(name, jobs):
+    def bench(name, jobs, alpha=1.0):
         args = Namespace(out=str(tmp_path / name), runs_dir=None, dataset="synthetic", data_root=None, budget=600.0,
-                         steps=3, batch_size=8, width=4, threads=1, jobs=jobs, lr=2e-3, lr_schedule="cosine", ema=0.9, alpha=1.0, seeds=[0],
+                         steps=3, batch_size=8, width=4, threads=1, jobs=jobs, lr=2e-3, lr_schedule="cosine", ema=0.9, alpha=alpha, seeds=[0],
                          log_t0=[0.0], probe_train=64, probe_test=32, curve_points=0, channels_last=False)
         summary = run_benchmark(args)
         assert summary.is_file() and (tmp_path / name / "table.md").is_file()
@@ -304,3 +304,6 @@ def test_ssl_benchmark_runs_side_by_side_as_it_runs_alone(tmp_path):
         assert r["jobs"] == 2 and alone[name]["jobs"] == 1 and r["steps"] == 3
         assert 0.0 <= r["probe_accuracy"] <= 1.0
         assert (r["probe_accuracy"], r["final"]["loss"]) == (alone[name]["probe_accuracy"], alone[name]["final"]["loss"])
+    assert bench("one", 1) == alone  # a complete benchmark is not rerun
+    with pytest.raises(ValueError, match=r"alpha 1\.0 there, 0\.0 now"):  # nor mixed with another recipe
+        bench("one", 1, alpha=0.0)

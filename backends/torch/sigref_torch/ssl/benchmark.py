@@ -70,7 +70,14 @@ def run_benchmark(args) -> Path:
     results_path = out / "results.jsonl"
     done = set()
     if results_path.is_file():
-        done = {(r["log_t0"], r["loss"], r["seed"]) for r in map(json.loads, results_path.read_text().splitlines())}
+        records = [json.loads(line) for line in results_path.read_text().splitlines() if line.strip()]
+        for r in records:  # a rerun into the same directory completes that benchmark; it must not mix recipes
+            changed = {k: (r["config"][k], v) for k, v in base.items() if k not in ("threads", "data_root") and r["config"].get(k) != v}
+            if changed:
+                raise ValueError(f"--out {out}: {results_path.name} holds runs of another recipe (run {r['run']}: "
+                                 + ", ".join(f"{k} {old!r} there, {new!r} now" for k, (old, new) in changed.items())
+                                 + "); choose another --out directory")
+        done = {(r["log_t0"], r["loss"], r["seed"]) for r in records}
     pending = []
     for log_t0 in args.log_t0:
         for name, opts in LOSSES.items():
@@ -102,7 +109,7 @@ def run_benchmark(args) -> Path:
                 handle.write(json.dumps(record) + "\n")
             print(f"{name:22s} log_t0={log_t0:.3f} seed={cfg.seed}: {res.steps} steps, {res.images_per_second:.1f} img/s, "
                   f"probe {acc:.4f}", flush=True)
-    return write_summary(out, args)
+    return write_summary(out)
 
 
 def _train_and_probe(cfg, probe_args: tuple, threads: int):
@@ -135,8 +142,11 @@ def _probe_accuracy(model, cfg, train_set, test_set) -> float:
     return probe.logistic_accuracy(f_tr, train_set.labels, f_te, test_set.labels)
 
 
-def write_summary(out: Path, args=None) -> Path:
-    """Tables, learning curves and summary.md from the files a (possibly partial) benchmark wrote."""
+def write_summary(out: Path) -> Path:
+    """Tables and learning curves from the files a (possibly partial) benchmark wrote; summary.md if there is none.
+
+    An existing summary.md is kept: it holds the discussion written around the generated table.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -194,6 +204,6 @@ def write_summary(out: Path, args=None) -> Path:
               f"{100 * rnd.mean():.2f} +- {100 * rnd.std(ddof=1) if len(rnd) > 1 else float('nan'):.2f} %."]
     (out / "table.md").write_text("\n".join(lines) + "\n")
     summary = out / "summary.md"
-    if not summary.is_file() or args is not None:
+    if not summary.is_file():
         summary.write_text("# SSL benchmark (generated table; see README section for the discussion)\n\n" + "\n".join(lines) + "\n")
     return summary

@@ -72,7 +72,7 @@ def run_benchmark(args) -> Path:
     if results_path.is_file():
         records = [json.loads(line) for line in results_path.read_text().splitlines() if line.strip()]
         for r in records:  # a rerun into the same directory completes that benchmark; it must not mix recipes
-            changed = {k: (r["config"][k], v) for k, v in base.items() if k not in ("threads", "data_root") and r["config"].get(k) != v}
+            changed = {k: (r["config"].get(k), v) for k, v in base.items() if k not in ("threads", "data_root") and r["config"].get(k) != v}
             if changed:
                 raise ValueError(f"--out {out}: {results_path.name} holds runs of another recipe (run {r['run']}: "
                                  + ", ".join(f"{k} {old!r} there, {new!r} now" for k, (old, new) in changed.items())

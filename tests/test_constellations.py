@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy import optimize
 
@@ -190,6 +190,7 @@ def test_region_g3_g4():
 
 @settings(max_examples=60, deadline=None)
 @given(m=st.floats(0.0, 1.0), b=st.floats(-1.0, 1.0), N=st.integers(2, 60))
+@example(m=3.380629081570878e-51, b=-1.0, N=2)  # cap 4/3: 3m - 1 - b rounded to 0 and gave inf
 def test_region_cap_consistent_with_inequality_5(m, b, N):
     cap = C.n_cap(m, b)
     if m + b > 1:

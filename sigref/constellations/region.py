@@ -94,7 +94,7 @@ def n_cap(m: Any, b_rel: Any) -> Any:
     0 where m + b_rel > 1 (no constellation for any N >= 1).
     """
     xp, m_a, b_a, scalar = _prepare(m, b_rel)
-    excess = 3 * m_a - 1 - b_a
+    excess = 3 * m_a - (1 + b_a)  # as in_feasible_region groups it: 3m - 1 - b loses a tiny m when b = -1
     safe = xp.where(excess > 0, excess, xp.ones_like(excess))
     cap = xp.where(excess > 0, 4 * m_a / safe, xp.full_like(excess, math.inf))
     cap = xp.where(m_a + b_a > 1, xp.zeros_like(cap), cap)

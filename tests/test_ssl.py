@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -234,6 +235,31 @@ def test_channels_last_changes_no_result_beyond_rounding(tmp_path):
         train(_tiny(tmp_path, "w4", channels_last=True))
 
 
+def test_tb_lr_mult_scales_the_first_adam_step_of_t_and_b_only(tmp_path):
+    # Adam's first step moves every parameter by lr * g / (|g| + eps): about lr, whatever the gradient's size
+    runs = {m: load_checkpoint(train(_tiny(tmp_path, f"m{m}", steps=1, loss="scl", log_t0=0.0, tb_lr_mult=m)).out)["model"]
+            for m in (1.0, 10.0)}
+    lr = TrainConfig().lr
+    for name in ("online.log_t", "online.beta"):
+        start = 0.0 if name == "online.log_t" else -5.0
+        step1, step10 = (float(runs[m][name]) - start for m in (1.0, 10.0))
+        assert abs(abs(step1) - lr) < 1e-3 * lr, (name, step1)
+        np.testing.assert_allclose(step10, 10 * step1, rtol=1e-3)
+    network = [k for k in runs[1.0] if k not in ("online.log_t", "online.beta")]
+    assert network and all(torch.equal(runs[1.0][k], runs[10.0][k]) for k in network)
+
+
+def test_filtering_that_can_keep_no_negative_is_warned_about(tmp_path):
+    # t = 1, b = 5: the largest negative weight is sigma(1 - 5) = 0.0180 < 0.05, at any embeddings
+    with pytest.warns(UserWarning, match=r"sigma\(t - b\)\^gamma = 0\.018, at cosine 1\): filtering keeps no negative until t - b exceeds -2\.944"):
+        train(_tiny(tmp_path, "t1", steps=1, log_t0=0.0))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="filter_threshold")
+        train(_tiny(tmp_path, "t5", steps=1))  # MSCL's init t = 5, b = 5: sigma(0) = 0.5
+    with pytest.warns(UserWarning, match=r"b = 1e\+09 \(sigma\(t - b\)\^gamma = 0, at cosine 1\)"):
+        train(_tiny(tmp_path, "huge-b", steps=1, beta0=-1e9))
+
+
 def test_probe_beats_chance_on_synthetic():
     from sigref_torch.ssl import probe
 
@@ -260,6 +286,8 @@ def test_bad_arguments_give_clear_errors(tmp_path):
         train(_tiny(tmp_path, "one", batch_size=1))
     with pytest.raises(ValueError, match="loss"):
         train(_tiny(tmp_path, "l", loss="softmax"))
+    with pytest.raises(ValueError, match="tb_lr_mult: expected a positive multiplier of lr for t' and b, got 0"):
+        train(_tiny(tmp_path, "m", tb_lr_mult=0))
     with pytest.raises(ValueError, match="lr_schedule: expected one of \\['constant', 'cosine'\\], got 'step'"):
         train(_tiny(tmp_path, "s", lr_schedule="step"))
 
@@ -291,7 +319,7 @@ def test_ssl_benchmark_runs_side_by_side_as_it_runs_alone(tmp_path):
 
     def bench(name, jobs, alpha=1.0):
         args = Namespace(out=str(tmp_path / name), runs_dir=None, dataset="synthetic", data_root=None, budget=600.0,
-                         steps=3, batch_size=8, width=4, threads=1, jobs=jobs, lr=2e-3, lr_schedule="cosine", ema=0.9, alpha=alpha, seeds=[0],
+                         steps=3, batch_size=8, width=4, threads=1, jobs=jobs, lr=2e-3, lr_schedule="cosine", tb_lr_mult=1.0, ema=0.9, alpha=alpha, seeds=[0],
                          log_t0=[0.0], probe_train=64, probe_test=32, curve_points=0, channels_last=False)
         summary = run_benchmark(args)
         assert summary.is_file() and (tmp_path / name / "table.md").is_file()
@@ -305,5 +333,11 @@ def test_ssl_benchmark_runs_side_by_side_as_it_runs_alone(tmp_path):
         assert 0.0 <= r["probe_accuracy"] <= 1.0
         assert (r["probe_accuracy"], r["final"]["loss"]) == (alone[name]["probe_accuracy"], alone[name]["final"]["loss"])
     assert bench("one", 1) == alone  # a complete benchmark is not rerun
+    results = tmp_path / "one" / "results.jsonl"
+    older = [json.loads(line) for line in results.read_text().splitlines()]
+    for r in older:  # a record written before a setting existed ran with the setting's default
+        del r["config"]["tb_lr_mult"]
+    results.write_text("".join(json.dumps(r) + "\n" for r in older))
+    assert set(bench("one", 1)) == set(LOSSES)
     with pytest.raises(ValueError, match=r"alpha 1\.0 there, 0\.0 now"):  # nor mixed with another recipe
         bench("one", 1, alpha=0.0)

@@ -33,7 +33,7 @@ LOSSES = {
 
 def _base_config(args) -> dict:
     return dict(dataset=args.dataset, data_root=args.data_root, arch="resnet18", stem="cifar", width=args.width,
-                batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule, weight_decay=1e-5, ema=args.ema, progress=False, log_every=10,
+                batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule, tb_lr_mult=args.tb_lr_mult, weight_decay=1e-5, ema=args.ema, progress=False, log_every=10,
                 ckpt_every=10**9, device="cpu", threads=args.threads, probe_train_limit=args.probe_train,
                 probe_test_limit=args.probe_test, alpha=args.alpha, channels_last=args.channels_last)
 
@@ -71,8 +71,10 @@ def run_benchmark(args) -> Path:
     done = set()
     if results_path.is_file():
         records = [json.loads(line) for line in results_path.read_text().splitlines() if line.strip()]
+        defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}  # a setting an older record lacks had its default
         for r in records:  # a rerun into the same directory completes that benchmark; it must not mix recipes
-            changed = {k: (r["config"].get(k), v) for k, v in base.items() if k not in ("threads", "data_root") and r["config"].get(k) != v}
+            setting = {k: r["config"].get(k, defaults[k]) for k in base}
+            changed = {k: (setting[k], v) for k, v in base.items() if k not in ("threads", "data_root") and setting[k] != v}
             if changed:
                 raise ValueError(f"--out {out}: {results_path.name} holds runs of another recipe (run {r['run']}: "
                                  + ", ".join(f"{k} {old!r} there, {new!r} now" for k, (old, new) in changed.items())

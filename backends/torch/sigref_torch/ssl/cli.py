@@ -64,6 +64,8 @@ def _add_train(sub) -> None:
     g.add_argument("--lr", type=float, default=d.lr)
     g.add_argument("--lr-schedule", default=d.lr_schedule, choices=list(LR_SCHEDULES),
                    help="constant (the reference) or cosine decay to 0 over the run")
+    g.add_argument("--tb-lr-mult", type=float, default=d.tb_lr_mult,
+                   help="learning rate of t' and b as a multiple of --lr (1 = the reference: one Adam lr for all)")
     g.add_argument("--weight-decay", type=float, default=d.weight_decay)
     g.add_argument("--ema", type=float, default=d.ema, help="base EMA momentum (cosine ramp to 1)")
     g.add_argument("--amp", default=d.amp, choices=list(AMP_MODES), help="auto: fp16 autocast on CUDA, off on CPU")
@@ -194,6 +196,7 @@ def _add_bench(sub) -> None:
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--lr-schedule", default="cosine", choices=list(LR_SCHEDULES))
     p.add_argument("--ema", type=float, default=0.9, help="base EMA momentum")
+    p.add_argument("--tb-lr-mult", type=float, default=1.0, help="learning rate of t' and b as a multiple of --lr")
     p.add_argument("--alpha", type=float, default=1.0, help="weight of the KL term for every variant (reference CLI default)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--log-t0", type=float, nargs="+", default=[0.0, 1.6094379124341003], help="initial t' values (log 1, log 5)")

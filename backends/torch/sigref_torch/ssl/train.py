@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import random
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +69,7 @@ class TrainConfig:
     budget: float | None = None
     lr: float = 3e-4
     lr_schedule: str = "constant"
+    tb_lr_mult: float = 1.0
     weight_decay: float = 1e-5
     ema: float = 0.99
     loss: str = "mscl"
@@ -126,6 +129,8 @@ class TrainConfig:
         if self.channels_last and self.width < 8:
             raise ValueError(f"channels_last: needs width >= 8, got width {self.width} (torch's CPU convolutions "
                              "corrupt the heap in NHWC layout with 4 channels, seen with torch 2.14.1); drop channels_last")
+        if not self.tb_lr_mult > 0:
+            raise ValueError(f"tb_lr_mult: expected a positive multiplier of lr for t' and b, got {self.tb_lr_mult!r}")
         if self.lr <= 0 or self.weight_decay < 0:
             raise ValueError(f"lr, weight_decay: expected lr > 0 and weight_decay >= 0, got {self.lr!r}, {self.weight_decay!r}")
 
@@ -282,6 +287,8 @@ def train(cfg: TrainConfig) -> TrainResult:
 
     _seed_all(cfg.seed)
     model = build_model(cfg, dataset.channels, dataset.size).to(device)
+    if cfg.loss == "filter" and not cfg.resume and ctx.is_main:
+        _warn_if_filtering_keeps_no_negative(cfg, model.online.temperature().item(), -model.online.beta.item())
     layout = torch.channels_last if cfg.channels_last else torch.contiguous_format
     model.to(memory_format=layout)  # NHWC: 1.3x faster convolutions on this CPU (oneDNN); cuDNN prefers it with AMP
     crops = crop_config(cfg, dataset.size)
@@ -290,7 +297,10 @@ def train(cfg: TrainConfig) -> TrainResult:
     if ctx.enabled:
         online = torch.nn.parallel.DistributedDataParallel(
             model.online, device_ids=[device.index] if device.type == "cuda" else None)
-    optimizer = torch.optim.Adam(model.online.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scalars = [model.online.log_t, model.online.beta]
+    network = [p for p in model.online.parameters() if all(p is not s for s in scalars)]
+    optimizer = torch.optim.Adam([{"params": network, "lr_mult": 1.0}, {"params": scalars, "lr_mult": cfg.tb_lr_mult}],
+                                 lr=cfg.lr, weight_decay=cfg.weight_decay)
     amp_dtype = _amp_dtype(cfg.amp, device)
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
     objective = Objective(ObjectiveConfig(alpha=cfg.alpha, exchange=cfg.exchange))
@@ -364,7 +374,7 @@ def train(cfg: TrainConfig) -> TrainResult:
         optimizer.zero_grad(set_to_none=True)
         lr = cosine_decay(step, cfg.lr, total) if cfg.lr_schedule == "cosine" else cfg.lr
         for group in optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group["lr_mult"]
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
@@ -399,6 +409,20 @@ def train(cfg: TrainConfig) -> TrainResult:
         _append_metrics(out / "metrics.jsonl", {"step": step, "event": "budget", "budget_s": cfg.budget, "elapsed_s": seconds})
     ips = cfg.batch_size * (step - first_step) / max(seconds, 1e-9)
     return TrainResult(out, step, seconds, ips, last, is_main=ctx.is_main)
+
+
+def _warn_if_filtering_keeps_no_negative(cfg: TrainConfig, t: float, b: float) -> None:
+    """MSCL filtering keeps a negative only if its weight sigma(t cos - b)^gamma exceeds the threshold; at cosine 1 the
+    weight is largest, so if even sigma(t - b)^gamma does not, no negative survives whatever the embeddings."""
+    x = b - t
+    log_w = -cfg.gamma * (max(x, 0.0) + math.log1p(math.exp(-abs(x))))  # gamma log sigma(t - b)
+    if cfg.gamma > 0 and log_w <= math.log(cfg.filter_threshold):
+        logit = math.log(cfg.filter_threshold) / cfg.gamma
+        logit -= math.log1p(-math.exp(logit))
+        warnings.warn(f"filter_threshold {cfg.filter_threshold:g} is at least every negative pair's weight at the initial "
+                      f"t = {t:.4g}, b = {b:.4g} (sigma(t - b)^gamma = {math.exp(log_w):.3g}, at cosine 1): filtering keeps no "
+                      f"negative until t - b exceeds {logit:.4g}, and a run on the positives alone collapses; raise t (log_t0), "
+                      "lower b (beta0 = -b) or the threshold", stacklevel=3)
 
 
 # Settings that may change between an interrupted run and its continuation without changing the result.

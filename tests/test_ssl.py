@@ -311,6 +311,7 @@ def test_cli_entry_point_registers_ssl(capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:filter_threshold 0.05 is at least")  # filtering at t = 1 is a benchmark row
 def test_ssl_benchmark_runs_side_by_side_as_it_runs_alone(tmp_path):
     """``sigref ssl bench --jobs 2`` (one process per run) records the same runs, bit for bit, as one job."""
     from argparse import Namespace

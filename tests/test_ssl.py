@@ -251,13 +251,17 @@ def test_tb_lr_mult_scales_the_first_adam_step_of_t_and_b_only(tmp_path):
 
 def test_filtering_that_can_keep_no_negative_is_warned_about(tmp_path):
     # t = 1, b = 5: the largest negative weight is sigma(1 - 5) = 0.0180 < 0.05, at any embeddings
-    with pytest.warns(UserWarning, match=r"sigma\(t - b\)\^gamma = 0\.018, at cosine 1\): filtering keeps no negative until t - b exceeds -2\.944"):
-        train(_tiny(tmp_path, "t1", steps=1, log_t0=0.0))
+    with pytest.warns(UserWarning, match=r"sigma\(t - b\)\^gamma = 0\.018 at cosine 1, gamma 1 as filtering starts\): "
+                                         r"filtering keeps no negative until t - b exceeds -2\.944"):
+        train(_tiny(tmp_path, "t1", steps=2, log_t0=0.0, gamma_schedule=False))
+    # gamma cosine-decayed to 0.146 when filtering starts (step 3 of gamma_steps 4): sigma(-4)^0.146 = 0.56 > 0.05
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message="filter_threshold")
-        train(_tiny(tmp_path, "t5", steps=1))  # MSCL's init t = 5, b = 5: sigma(0) = 0.5
-    with pytest.warns(UserWarning, match=r"b = 1e\+09 \(sigma\(t - b\)\^gamma = 0, at cosine 1\)"):
-        train(_tiny(tmp_path, "huge-b", steps=1, beta0=-1e9))
+        train(_tiny(tmp_path, "t1-gamma-decayed", steps=3, log_t0=0.0, filter_warmup=2, gamma_steps=4))
+        train(_tiny(tmp_path, "t1-never-filtered", steps=2, log_t0=0.0, filter_warmup=2, gamma_schedule=False))
+        train(_tiny(tmp_path, "t5", steps=2, gamma_schedule=False))  # MSCL's init t = 5, b = 5: sigma(0) = 0.5
+    with pytest.warns(UserWarning, match=r"b = 1e\+09 \(sigma\(t - b\)\^gamma = 0 at cosine 1"):
+        train(_tiny(tmp_path, "huge-b", steps=2, beta0=-1e9, gamma_schedule=False))
 
 
 def test_probe_beats_chance_on_synthetic():

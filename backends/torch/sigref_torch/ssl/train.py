@@ -287,8 +287,10 @@ def train(cfg: TrainConfig) -> TrainResult:
 
     _seed_all(cfg.seed)
     model = build_model(cfg, dataset.channels, dataset.size).to(device)
-    if cfg.loss == "filter" and not cfg.resume and ctx.is_main:
-        _warn_if_filtering_keeps_no_negative(cfg, model.online.temperature().item(), -model.online.beta.item())
+    if cfg.loss == "filter" and cfg.filter_warmup < total and not cfg.resume and ctx.is_main:
+        gamma_at_start, _ = _schedules(cfg, cfg.filter_warmup + 1, total)  # the first filtered step
+        _warn_if_filtering_keeps_no_negative(cfg.filter_threshold, gamma_at_start, model.online.temperature().item(),
+                                             -model.online.beta.item())
     layout = torch.channels_last if cfg.channels_last else torch.contiguous_format
     model.to(memory_format=layout)  # NHWC: 1.3x faster convolutions on this CPU (oneDNN); cuDNN prefers it with AMP
     crops = crop_config(cfg, dataset.size)
@@ -411,18 +413,18 @@ def train(cfg: TrainConfig) -> TrainResult:
     return TrainResult(out, step, seconds, ips, last, is_main=ctx.is_main)
 
 
-def _warn_if_filtering_keeps_no_negative(cfg: TrainConfig, t: float, b: float) -> None:
+def _warn_if_filtering_keeps_no_negative(threshold: float, gamma: float, t: float, b: float) -> None:
     """MSCL filtering keeps a negative only if its weight sigma(t cos - b)^gamma exceeds the threshold; at cosine 1 the
     weight is largest, so if even sigma(t - b)^gamma does not, no negative survives whatever the embeddings."""
     x = b - t
-    log_w = -cfg.gamma * (max(x, 0.0) + math.log1p(math.exp(-abs(x))))  # gamma log sigma(t - b)
-    if cfg.gamma > 0 and log_w <= math.log(cfg.filter_threshold):
-        logit = math.log(cfg.filter_threshold) / cfg.gamma
+    log_w = -gamma * (max(x, 0.0) + math.log1p(math.exp(-abs(x))))  # gamma log sigma(t - b)
+    if gamma > 0 and log_w <= math.log(threshold):
+        logit = math.log(threshold) / gamma
         logit -= math.log1p(-math.exp(logit))
-        warnings.warn(f"filter_threshold {cfg.filter_threshold:g} is at least every negative pair's weight at the initial "
-                      f"t = {t:.4g}, b = {b:.4g} (sigma(t - b)^gamma = {math.exp(log_w):.3g}, at cosine 1): filtering keeps no "
-                      f"negative until t - b exceeds {logit:.4g}, and a run on the positives alone collapses; raise t (log_t0), "
-                      "lower b (beta0 = -b) or the threshold", stacklevel=3)
+        warnings.warn(f"filter_threshold {threshold:g} is at least every negative pair's weight at the initial "
+                      f"t = {t:.4g}, b = {b:.4g} (sigma(t - b)^gamma = {math.exp(log_w):.3g} at cosine 1, gamma {gamma:.3g} as "
+                      f"filtering starts): filtering keeps no negative until t - b exceeds {logit:.4g}, and a run on the "
+                      "positives alone collapses; raise t (log_t0), lower b (beta0 = -b) or the threshold", stacklevel=3)
 
 
 # Settings that may change between an interrupted run and its continuation without changing the result.

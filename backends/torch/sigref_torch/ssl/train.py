@@ -30,6 +30,7 @@ import torch
 import torch.distributed as dist
 
 from sigref.losses.schedules import cosine_decay, cosine_gamma, ema_momentum, filter_threshold_at
+from sigref.numerics import log_sigmoid
 from sigref.progress import progress
 from sigref_torch import distributed as sdist
 from sigref_torch.ssl import data as sdata
@@ -299,8 +300,8 @@ def train(cfg: TrainConfig) -> TrainResult:
     if ctx.enabled:
         online = torch.nn.parallel.DistributedDataParallel(
             model.online, device_ids=[device.index] if device.type == "cuda" else None)
+    network = [p for name, p in model.online.named_parameters() if name not in ("log_t", "beta")]
     scalars = [model.online.log_t, model.online.beta]
-    network = [p for p in model.online.parameters() if all(p is not s for s in scalars)]
     optimizer = torch.optim.Adam([{"params": network, "lr_mult": 1.0}, {"params": scalars, "lr_mult": cfg.tb_lr_mult}],
                                  lr=cfg.lr, weight_decay=cfg.weight_decay)
     amp_dtype = _amp_dtype(cfg.amp, device)
@@ -416,8 +417,7 @@ def train(cfg: TrainConfig) -> TrainResult:
 def _warn_if_filtering_keeps_no_negative(threshold: float, gamma: float, t: float, b: float) -> None:
     """MSCL filtering keeps a negative only if its weight sigma(t cos - b)^gamma exceeds the threshold; at cosine 1 the
     weight is largest, so if even sigma(t - b)^gamma does not, no negative survives whatever the embeddings."""
-    x = b - t
-    log_w = -gamma * (max(x, 0.0) + math.log1p(math.exp(-abs(x))))  # gamma log sigma(t - b)
+    log_w = gamma * float(log_sigmoid(np.asarray(t - b)))
     if gamma > 0 and log_w <= math.log(threshold):
         logit = math.log(threshold) / gamma
         logit -= math.log1p(-math.exp(logit))

@@ -307,6 +307,8 @@ def test_torch_probe_fits_the_same_classifier_as_scikit_learn():
 
 
 def test_bad_arguments_give_clear_errors(tmp_path):
+    from sigref_torch.ssl.cli import probe_run
+
     with pytest.raises(sdata.DatasetError, match="dataset.*fashion-mnist"):
         train(TrainConfig(dataset="mnist-ish", out=str(tmp_path / "x")))
     with pytest.raises(sdata.DatasetError, match="dataset-fashion-mnist"):
@@ -319,6 +321,8 @@ def test_bad_arguments_give_clear_errors(tmp_path):
         train(_tiny(tmp_path, "l", loss="softmax"))
     with pytest.raises(ValueError, match="tb_lr_mult: expected a positive multiplier of lr for t' and b, got 0"):
         train(_tiny(tmp_path, "m", tb_lr_mult=0))
+    with pytest.raises(ValueError, match="test_limit: expected a positive number of images, or None for the whole split, got 0"):
+        probe_run(None, dataset="synthetic", raw_pixels=True, test_limit=0)
     with pytest.raises(ValueError, match="lr_schedule: expected one of \\['constant', 'cosine'\\], got 'step'"):
         train(_tiny(tmp_path, "s", lr_schedule="step"))
 

@@ -35,6 +35,9 @@ __all__ = [
 
 def load_probe_data(dataset: str, root=None, train_limit: int | None = None, test_limit: int | None = None, seed: int = 0):
     """(train, test) labelled splits of ``dataset``, optionally limited to fixed random subsets."""
+    for name, limit in (("train_limit", train_limit), ("test_limit", test_limit)):
+        if limit is not None and not (isinstance(limit, int) and limit > 0):
+            raise ValueError(f"{name}: expected a positive number of images, or None for the whole split, got {limit!r}")
     _, train_split, test_split = sdata.default_splits(dataset)
     train = sdata.load_dataset(dataset, train_split, root).subset(train_limit, seed)
     test = sdata.load_dataset(dataset, test_split, root).subset(test_limit, seed)

@@ -226,11 +226,17 @@ def test_resume_reproduces_uninterrupted_weights_exactly(tmp_path, monkeypatch):
 
 
 def test_channels_last_changes_no_result_beyond_rounding(tmp_path):
-    runs = {layout: train(_tiny(tmp_path, str(layout), width=8, loss="mscl", steps=3, channels_last=layout)) for layout in (False, True)}
-    losses = {layout: [json.loads(line)["loss"] for line in (r.out / "metrics.jsonl").read_text().splitlines()]
-              for layout, r in runs.items()}
+    from sigref_torch.ssl.cli import probe_run
+
+    runs = {layout: train(_tiny(tmp_path, str(layout), width=8, loss="mscl", steps=3, channels_last=layout, probe_every=3))
+            for layout in (False, True)}
+    metrics = {layout: [json.loads(line) for line in (r.out / "metrics.jsonl").read_text().splitlines()] for layout, r in runs.items()}
+    losses = {layout: [m["loss"] for m in ms if "loss" in m] for layout, ms in metrics.items()}
     assert len(losses[True]) == 3
     np.testing.assert_allclose(losses[True], losses[False], rtol=1e-4)
+    for layout, run in runs.items():  # `sigref ssl probe` of a run reproduces the trainer's final probe
+        logged = [m["probe_accuracy"] for m in metrics[layout] if m.get("step") == 3 and "probe_accuracy" in m]
+        assert probe_run(str(run.out))["logistic"] == logged[0]
     with pytest.raises(ValueError, match="channels_last: needs width >= 8, got width 4"):
         train(_tiny(tmp_path, "w4", channels_last=True))
 

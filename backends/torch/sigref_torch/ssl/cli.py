@@ -154,7 +154,7 @@ def probe_run(run: str | None, *, dataset: str | None = None, data_root=None, ra
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         result["step"] = int(ckpt["step"])
-    model.to(device)
+    model.to(device, memory_format=torch.channels_last if cfg.channels_last else torch.contiguous_format)  # the trainer's layout
     size = crop_config(cfg, train.size).global_size
     f_train = probe.extract_features(model.target_backbone, train, size=size, device=device)
     f_test = probe.extract_features(model.target_backbone, test, size=size, device=device, mean=train.mean, std=train.std)

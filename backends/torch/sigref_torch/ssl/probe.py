@@ -15,6 +15,7 @@ Baselines: :func:`raw_pixel_accuracy` (standardised pixels) and a random-initial
 
 from __future__ import annotations
 
+import numbers
 import warnings
 
 import numpy as np
@@ -36,7 +37,7 @@ __all__ = [
 def load_probe_data(dataset: str, root=None, train_limit: int | None = None, test_limit: int | None = None, seed: int = 0):
     """(train, test) labelled splits of ``dataset``, optionally limited to fixed random subsets."""
     for name, limit in (("train_limit", train_limit), ("test_limit", test_limit)):
-        if limit is not None and not (isinstance(limit, int) and limit > 0):
+        if limit is not None and not (isinstance(limit, numbers.Integral) and limit > 0):
             raise ValueError(f"{name}: expected a positive number of images, or None for the whole split, got {limit!r}")
     _, train_split, test_split = sdata.default_splits(dataset)
     train = sdata.load_dataset(dataset, train_split, root).subset(train_limit, seed)

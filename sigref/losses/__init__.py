@@ -6,14 +6,6 @@ from sigref.losses.mscl import mscl_loss_and_grad
 from sigref.losses.multimodal import graph_edges, multimodal_loss, multimodal_loss_and_grad
 from sigref.losses.relic import relic_kl, relic_kl_and_grad
 from sigref.losses.schedules import cosine_decay, cosine_gamma, ema_momentum, filter_threshold_at
-from sigref.losses.sigmoid import (
-    REDUCTIONS,
-    logit_diagnostics,
-    relative_bias_loss,
-    relative_bias_loss_and_grad,
-    sigmoid_loss,
-    sigmoid_loss_and_grad,
-)
 from sigref.losses.siglip import (
     SIGLIP_INIT,
     batch_aware_bias,
@@ -21,6 +13,14 @@ from sigref.losses.siglip import (
     siglip_from_paper,
     siglip_loss,
     siglip_loss_and_grad,
+)
+from sigref.losses.sigmoid import (
+    REDUCTIONS,
+    logit_diagnostics,
+    relative_bias_loss,
+    relative_bias_loss_and_grad,
+    sigmoid_loss,
+    sigmoid_loss_and_grad,
 )
 
 __all__ = [

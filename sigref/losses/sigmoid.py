@@ -35,20 +35,17 @@ label matrix or mask is ever built.
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
 import math
-import os
-from collections.abc import Callable
 from typing import Any
 
 import array_api_extra as xpx
 from array_api_compat import device
 
 from sigref._arrays import check_embeddings, namespace, param, positive_int
+from sigref.fused import PairOptions, pass_for
 from sigref.losses._result import LossResult, sum_to_shape
-from sigref.numerics import logistic_parts
 
-__all__ = ["REDUCTIONS", "register_fused_pair_terms", "relative_bias_loss", "relative_bias_loss_and_grad", "sigmoid_loss", "sigmoid_loss_and_grad"]
+__all__ = ["REDUCTIONS", "relative_bias_loss", "relative_bias_loss_and_grad", "sigmoid_loss", "sigmoid_loss_and_grad"]
 
 REDUCTIONS = ("sum", "per_anchor", "mean")
 
@@ -60,84 +57,9 @@ AUTO_CHUNK_ELEMENTS = 2**22
 @dataclasses.dataclass(frozen=True)
 class _Options:
     reduction: str
-    gamma: float
-    detach_weight: bool
-    keep_above: float | None  # filtering keeps the negatives with logit q > keep_above; None: no filtering
+    pair: PairOptions  # gamma, detach_weight, keep_above: what the elementwise pass needs
     negatives_only: bool
     chunk_size: int | str | None
-
-
-#: Fused replacements of :func:`_pair_terms` that backend plugins register for their array
-#: library (``register_fused_pair_terms("torch", fn)``). Same signature and results as the
-#: array-API reference below, which the plugins' tests compare them with.
-FUSED_PAIR_TERMS: dict[str, Callable[..., tuple[Any, Any | None, Any | None]]] = {}
-
-#: Entry-point group of the fused passes: an entry point named after the array library (``numpy``,
-#: ``torch``) points at a module that calls :func:`register_fused_pair_terms` when imported. It is
-#: imported the first time a block of that library reaches the kernel; ``SIGREF_FUSED=0`` in the
-#: environment keeps every library on the array-API reference.
-FUSED_ENTRY_POINT_GROUP = "sigref.fused"
-_FUSED_LOOKED_UP: set[str] = set()
-
-
-def register_fused_pair_terms(library: str, fn: Callable[..., tuple[Any, Any | None, Any | None]]) -> None:
-    """Use ``fn(xp, q, opt, want_grad)`` instead of the array-API :func:`_pair_terms` for arrays
-    of ``library`` (the top-level module name of the array type, e.g. ``"torch"``). ``opt`` has
-    the attributes ``gamma``, ``detach_weight`` and ``keep_above`` (see :func:`filter_logit`)."""
-    FUSED_PAIR_TERMS[library] = fn
-
-
-def _load_fused_pair_terms(library: str) -> None:
-    _FUSED_LOOKED_UP.add(library)
-    if os.environ.get("SIGREF_FUSED", "1").strip() == "0":
-        return
-    for entry in importlib.metadata.entry_points(group=FUSED_ENTRY_POINT_GROUP, name=library):
-        try:
-            entry.load()
-        except Exception as exc:
-            raise RuntimeError(
-                f"the fused {library} pass of plugin {entry.value!r} failed to load ({type(exc).__name__}: {exc}); "
-                "repair or uninstall that plugin, or set SIGREF_FUSED=0 to use the array-API reference"
-            ) from exc
-
-
-def filter_logit(gamma: float, threshold: float) -> float:
-    """The logit above which MSCL filtering keeps a negative: sigma(q)^gamma > threshold exactly when
-
-        q > logit(threshold^(1/gamma)) = c - log1p(-e^c),   c = log(threshold) / gamma,
-
-    since sigma is increasing (-inf for gamma = 0: every pair is kept). One comparison per pair
-    instead of a log-sigmoid, a product and a comparison; computed in float64 without overflow."""
-    if gamma == 0.0:
-        return -math.inf
-    c = math.log(threshold) / gamma
-    return c - math.log1p(-math.exp(c))
-
-
-def _pair_terms(xp: Any, q: Any, opt: _Options, want_grad: bool) -> tuple[Any, Any | None, Any | None]:
-    """Elementwise f(q) = w(q) softplus(q), f'(q), and the kept-pair indicator (filtering only),
-    from the parts of :func:`sigref.numerics.logistic_parts` (one exp, one log per pair)."""
-    e, r, log1p_e = logistic_parts(q)
-    sp = xp.clip(q, min=0.0) + log1p_e
-
-    def sigma(side: Any) -> Any:  # sigma(q) for side = sign(q), sigma(-q) for side = -sign(q)
-        return xp.maximum(e, side) * r
-
-    if opt.gamma == 0.0 and opt.keep_above is None:
-        return sp, (sigma(xp.sign(q)) if want_grad else None), None
-    if opt.keep_above is not None:
-        keep = q > opt.keep_above
-        kept = xp.astype(keep, q.dtype)
-        return sp * kept, (sigma(xp.sign(q)) * kept if want_grad else None), keep
-    sign = xp.sign(q)
-    sg = sigma(sign)
-    w = sg if opt.gamma == 1.0 else xp.exp(opt.gamma * (xp.clip(q, max=0.0) - log1p_e))  # exp(gamma log sigma(q))
-    if not want_grad:
-        return w * sp, None, None
-    if opt.detach_weight:
-        return w * sp, w * sg, None
-    # d/dq [sigma(q)^gamma softplus(q)] = sigma(q)^gamma (gamma sigma(-q) softplus(q) + sigma(q))
-    return w * sp, w * (opt.gamma * sigma(-sign) * sp + sg), None
 
 
 def _positive_correction(xp: Any, z_flat: Any, f_flat: Any, diag: slice, opt: _Options, want_grad: bool) -> tuple[Any, Any | None]:
@@ -145,17 +67,9 @@ def _positive_correction(xp: Any, z_flat: Any, f_flat: Any, diag: slice, opt: _O
     correction sum(f_pos - f_neg) over them and dL/dz at them (q = -z_ii; positives are always kept,
     with the plain loss under filtering), as fresh arrays, not views of the block."""
     zd = z_flat[..., diag]
-    if opt.keep_above is not None:
-        opt = dataclasses.replace(opt, gamma=0.0, keep_above=None)
-    f_pos, fp_pos, _ = _pair_terms_for(zd)(xp, -zd, opt, want_grad)
+    pair = PairOptions() if opt.pair.keep_above is not None else opt.pair
+    f_pos, fp_pos, _ = pass_for(zd)(xp, -zd, pair, want_grad)
     return xp.sum(f_pos - f_flat[..., diag], axis=-1), (-fp_pos if want_grad else None)
-
-
-def _pair_terms_for(x: Any) -> Callable[..., tuple[Any, Any | None, Any | None]]:
-    library = type(x).__module__.split(".")[0]
-    if library not in _FUSED_LOOKED_UP:
-        _load_fused_pair_terms(library)
-    return FUSED_PAIR_TERMS.get(library, _pair_terms)
 
 
 def _diagonal_slice(c: int, m: int, r0: int) -> slice:
@@ -166,7 +80,7 @@ def _diagonal_slice(c: int, m: int, r0: int) -> slice:
 def _block(xp: Any, Ub: Any, V: Any, t4: Any, b4: Any, r0: int, scale: float, opt: _Options, want_grad: bool, want_diag: bool) -> dict[str, Any]:
     """Loss contributions of anchor rows r0 .. r0 + c of one block against all of V."""
     z = (t4 * Ub) @ xp.matrix_transpose(V) - b4  # t scales the c x d rows, not the c x M block
-    f, fp, keep = _pair_terms_for(z)(xp, z, opt, want_grad)
+    f, fp, keep = pass_for(z)(xp, z, opt.pair, want_grad)
     c, m = z.shape[-2], z.shape[-1]
     lead = z.shape[:-2]
     diag = _diagonal_slice(c, m, r0)
@@ -269,18 +183,16 @@ def _validate(U: Any, V: Any, t: Any, b: Any, b_rel: Any, *, reduction: str, gam
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
     if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not (0.0 <= gamma < math.inf):
         raise ValueError(f"gamma must be a finite number >= 0, got {gamma!r}")
-    keep_above = None
-    if filter_threshold is not None:
-        if not isinstance(filter_threshold, (int, float)) or not (0.0 < filter_threshold < 1.0):
-            raise ValueError(f"filter_threshold must be in (0, 1) or None, got {filter_threshold!r}")
-        keep_above = filter_logit(float(gamma), filter_threshold)
+    if filter_threshold is not None and (not isinstance(filter_threshold, (int, float)) or not (0.0 < filter_threshold < 1.0)):
+        raise ValueError(f"filter_threshold must be in (0, 1) or None, got {filter_threshold!r}")
     if chunk_size is not None and chunk_size != "auto":
         positive_int("chunk_size", chunk_size)
     if (b is None) == (b_rel is None):
         raise TypeError("give exactly one of b (bias) and b_rel (relative bias, b = t * b_rel)")
     t_arr = param(xp, "t", t, U, positive=True)
     bias = param(xp, "b" if b is not None else "b_rel", b if b is not None else b_rel, U)
-    opt = _Options(reduction, float(gamma), bool(detach_weight), keep_above, bool(negatives_only), chunk_size)
+    pair = PairOptions.mscl(gamma, filter_threshold=filter_threshold, detach_weight=detach_weight)
+    opt = _Options(reduction, pair, bool(negatives_only), chunk_size)
     return xp, t_arr, bias, opt
 
 

@@ -1,6 +1,6 @@
 """One compiled pass over a block of logits: f(q) = w(q) softplus(q), f'(q) and the kept pairs.
 
-The formulas are those of ``sigref.losses.sigmoid._pair_terms`` (the array-API reference, which
+The formulas are those of ``sigref.fused.reference_pass`` (the array-API reference, which
 ``tests/test_numba_fused.py`` compares this with), in the dtype of the block: from e = exp(-|q|),
 u = 1 + e and log1p(e) (one exponential and one logarithm per pair),
 
@@ -8,7 +8,7 @@ u = 1 + e and log1p(e) (one exponential and one logarithm per pair),
     sigma(q)    = 1 / u if q > 0 else e / u,  sigma(-q) = e / u if q > 0 else 1 / u,
 
 with w = 1 (plain), w = sigma(q)^gamma (MSCL) or the indicator q > ``keep_above`` (MSCL filtering,
-``sigref.losses.sigmoid.filter_logit``). NumPy evaluates the reference as about a dozen separate
+``sigref.fused.filter_logit``). NumPy evaluates the reference as about a dozen separate
 whole-block passes on one core; here each pair is read once and its two results written once, on
 every core (``numba.prange``).
 
@@ -34,7 +34,7 @@ import numba
 import numpy as np
 from numba.extending import overload
 
-from sigref.losses.sigmoid import register_fused_pair_terms
+from sigref import fused as contract
 
 __all__ = ["pair_terms"]
 
@@ -193,7 +193,7 @@ def _run(name: str, flat: np.ndarray, *args: Any) -> None:
 
 
 def pair_terms(xp: Any, q: np.ndarray, opt: Any, want_grad: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """Drop-in for ``sigref.losses.sigmoid._pair_terms`` on NumPy arrays (float32 or float64)."""
+    """Drop-in for ``sigref.fused.reference_pass`` on NumPy arrays (float32 or float64)."""
     if q.dtype not in (np.float32, np.float64):
         raise TypeError(f"q: expected a float32 or float64 array, got dtype {q.dtype}")
     flat = np.ascontiguousarray(q).reshape(-1)
@@ -214,4 +214,4 @@ def pair_terms(xp: Any, q: np.ndarray, opt: Any, want_grad: bool) -> tuple[np.nd
     return f.reshape(q.shape), (fp.reshape(q.shape) if want_grad else None), keep
 
 
-register_fused_pair_terms("numpy", pair_terms)
+contract.register("numpy", pair_terms)

@@ -1,6 +1,6 @@
 """Fused torch elementwise pass of the sigmoid loss kernel (registered on import of sigref_torch).
 
-Replaces sigref's array-API ``_pair_terms`` for torch tensors. On CPU, blocks of at least
+Replaces sigref's array-API ``sigref.fused.reference_pass`` for torch tensors. On CPU, blocks of at least
 ``COMPILE_MIN_PAIRS`` pairs go through ``torch.compile`` (Inductor): the formulas of the reference,
 one exp and one log1p per pair, in a single vectorised loop instead of a pass per operation (MSCL
 at gamma = 1 on a 512 x 8192 float32 block: 9.7 ms against 22.7 ms eager, on 2 cores). Set ``SIGREF_TORCH_COMPILE=0`` to keep
@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
-from sigref.losses.sigmoid import register_fused_pair_terms
+from sigref import fused as contract
 
 # softplus(q) = q above this (e^-40 < 1e-17: exact in float64 as in float32)
 _LINEAR_ABOVE = 40.0
@@ -50,7 +50,7 @@ def _eager(q: torch.Tensor, opt: Any, want_grad: bool) -> tuple[torch.Tensor, to
     return f, torch.addcmul(sg, torch.sigmoid(-q), sp, value=opt.gamma).mul_(w), None
 
 
-# The compiled bodies: sigref.numerics.logistic_parts and sigref.losses.sigmoid._pair_terms on a flat
+# The compiled bodies: sigref.numerics.logistic_parts and sigref.fused.reference_pass on a flat
 # block. gamma, the derivative's slope and the threshold come as 0-d tensors, so that a gamma schedule
 # does not recompile; each body then has one graph per dtype and want_grad.
 
@@ -138,4 +138,4 @@ def pair_terms(xp: Any, q: torch.Tensor, opt: Any, want_grad: bool) -> tuple[tor
     return _eager(q, opt, want_grad)
 
 
-register_fused_pair_terms("torch", pair_terms)
+contract.register("torch", pair_terms)

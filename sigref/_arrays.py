@@ -5,12 +5,14 @@ Errors name the argument, what was expected and what was given.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import array_api_compat
 import numpy as np
 
-__all__ = ["check_embeddings", "check_finite", "check_floating", "namespace", "param", "positive_int"]
+__all__ = ["check_embeddings", "check_finite", "check_floating", "check_positive", "check_unit_rows", "namespace", "param", "positive_int",
+           "to_host"]
 
 
 def namespace(**arrays: Any) -> Any:
@@ -74,12 +76,20 @@ def param(xp: Any, name: str, value: Any, like: Any, *, positive: bool = False, 
     else:
         check_floating(xp, name, value)
         arr = value if value.dtype == like.dtype else xp.astype(value, like.dtype)
-    check_finite(xp, name, arr)
-    if positive and not bool(xp.all(arr > 0)):
-        raise ValueError(f"{name} must be > 0, got {_show(arr)}")
+    if positive:
+        check_positive(xp, name, arr)
+    else:
+        check_finite(xp, name, arr)
     if nonnegative and not bool(xp.all(arr >= 0)):
         raise ValueError(f"{name} must be >= 0, got {_show(arr)}")
     return arr
+
+
+def check_positive(xp: Any, name: str, x: Any) -> None:
+    """``x``: finite and > 0 everywhere."""
+    check_finite(xp, name, x)
+    if not bool(xp.all(x > 0)):
+        raise ValueError(f"{name} must be > 0, got {_show(x)}")
 
 
 def _show(arr: Any) -> str:
@@ -90,3 +100,25 @@ def positive_int(name: str, value: Any, *, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return value
+
+
+def check_unit_rows(xp: Any, name: str, X: Any) -> None:
+    """``X``: a finite real floating array (..., N, d) whose rows have unit norm (to 1000 eps)."""
+    check_floating(xp, name, X)
+    if X.ndim < 2:
+        raise ValueError(f"{name} must have shape (..., N, d), got shape {tuple(X.shape)}")
+    check_finite(xp, name, X)
+    tol = 1000.0 * float(xp.finfo(X.dtype).eps)
+    err = xp.max(xp.abs(xp.linalg.vector_norm(X, axis=-1) - 1.0)) if math.prod(X.shape) else 0.0
+    if float(err) > tol:
+        raise ValueError(f"rows of {name} must have unit norm (to {tol:.1e}); the largest deviation is {float(err):.3e}")
+
+
+def to_host(x: Any, dtype: Any = np.float64) -> np.ndarray:
+    """A NumPy copy of ``x`` in ``dtype``, through the registered backend of its library
+    (:func:`sigref.backend.to_numpy`: GPU arrays and tensors that require grad included)."""
+    if isinstance(x, np.ndarray):
+        return x.astype(dtype)
+    from sigref.backend import to_numpy
+
+    return np.asarray(to_numpy(x), dtype=dtype)

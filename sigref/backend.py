@@ -26,7 +26,7 @@ import importlib
 import importlib.metadata
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import Any
 
@@ -38,8 +38,11 @@ __all__ = [
     "BackendError",
     "BackendSpec",
     "BackendUnavailable",
+    "as_backend",
+    "backend_spec",
     "available_backends",
     "get_backend",
+    "to_numpy",
     "use_backend",
 ]
 
@@ -164,7 +167,8 @@ def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
 
 
 @functools.cache
-def _spec(name: str) -> BackendSpec:
+def backend_spec(name: str) -> BackendSpec:
+    """The registered :class:`BackendSpec` called ``name``; BackendError if unknown or broken."""
     eps = _entry_points()
     if name not in eps:
         raise BackendError(
@@ -183,7 +187,7 @@ def _spec(name: str) -> BackendSpec:
 
 def _unavailable_reason(name: str) -> str | None:
     try:
-        spec = _spec(name)
+        spec = backend_spec(name)
         spec.check()
         spec.namespace()
     except BackendError as exc:
@@ -199,6 +203,17 @@ def _unavailable_reason(name: str) -> str | None:
 def available_backends() -> dict[str, str | None]:
     """Every registered backend mapped to ``None`` (usable) or the reason it is not."""
     return {name: _unavailable_reason(name) for name in sorted(_entry_points())}
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """A host (NumPy) copy of array ``x`` of any registered library, through the ``to_numpy`` of
+    the backend whose ``module`` made it (e.g. torch: detached, moved to the CPU); DLPack otherwise."""
+    library = type(x).__module__.split(".")[0]
+    for name in _entry_points():
+        spec = backend_spec(name)
+        if spec.module == library:
+            return np.asarray(spec.to_numpy(x))
+    return np.asarray(_default_to_numpy(x))
 
 
 def _availability_text() -> str:
@@ -229,7 +244,7 @@ def get_backend(name: str | None = None, *, device: str | None = None, dtype: st
 
 @functools.cache
 def _resolve(name: str, device: str | None, dtype: str) -> Backend:
-    spec = _spec(name)
+    spec = backend_spec(name)
     reason = _unavailable_reason(name)
     if reason is not None:
         usable = [n for n, r in available_backends().items() if r is None]
@@ -242,6 +257,21 @@ def _resolve(name: str, device: str | None, dtype: str) -> Backend:
         raise BackendError(f"backend {name!r} has no device {device!r}; devices: {', '.join(devices)}")
     xp = spec.namespace()
     return Backend(spec=spec, xp=xp, device=spec.device(device), dtype=getattr(xp, dtype))
+
+
+def as_backend(backend: Backend | str | None, dtype: str | None = None) -> Backend:
+    """A constructor's ``backend=`` / ``dtype=`` arguments as a :class:`Backend`: a name or None
+    resolves through :func:`get_backend`; a Backend keeps its namespace and device, with ``dtype``
+    (if given) replacing its float dtype."""
+    if backend is None or isinstance(backend, str):
+        return get_backend(backend, dtype=dtype)
+    if not isinstance(backend, Backend):
+        raise TypeError(f"backend must be a Backend, a backend name or None, got {type(backend).__name__}")
+    if dtype is None:
+        return backend
+    if dtype not in FLOAT_DTYPES:
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    return replace(backend, dtype=getattr(backend.xp, dtype))
 
 
 @contextlib.contextmanager

@@ -41,9 +41,9 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from sigref._arrays import check_finite, check_floating, namespace, positive_int
-from sigref.backend import Backend, get_backend
-from sigref.numerics import softplus
+from sigref._arrays import check_finite, check_floating, check_positive, check_unit_rows, namespace, positive_int
+from sigref.backend import Backend, as_backend
+from sigref.numerics import sigmoid, softplus
 
 __all__ = [
     "CCEMOptimum",
@@ -82,20 +82,6 @@ NEWTON_ITERATIONS = 5
 
 # --------------------------------------------------------------------------------------------
 # input handling
-
-
-def _resolve_backend(backend: Backend | str | None, dtype: str | None) -> tuple[Any, Any, Any]:
-    """(xp, device, dtype) for a constructor's ``backend=`` / ``dtype=`` arguments."""
-    if backend is None or isinstance(backend, str):
-        be = get_backend(backend, dtype=dtype)
-        return be.xp, be.device, be.dtype
-    if not isinstance(backend, Backend):
-        raise TypeError(f"backend must be a Backend, a backend name or None, got {type(backend).__name__}")
-    if dtype is None:
-        return backend.xp, backend.device, backend.dtype
-    if dtype not in ("float32", "float64"):
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
-    return backend.xp, backend.device, getattr(backend.xp, dtype)
 
 
 def _is_array(x: Any) -> bool:
@@ -139,16 +125,10 @@ def _namespace_of(**named: Any) -> tuple[Any, Any, Any]:
 
 def _check_N(xp: Any, N: Any, minimum: int = 3, integer: bool = True) -> None:
     check_finite(xp, "N", N)
-    if not bool(xp.all(N >= minimum)):
+    if not bool(xp.all(minimum <= N)):
         raise ValueError(f"N (batch size) must be >= {minimum}, got a value of {float(xp.min(N))}")
-    if integer and not bool(xp.all(N == xp.floor(N))):
+    if integer and not bool(xp.all(xp.floor(N) == N)):
         raise ValueError("N (batch size) must be integer-valued, got a non-integer value")
-
-
-def _check_t(xp: Any, t: Any, name: str = "t") -> None:
-    check_finite(xp, name, t)
-    if not bool(xp.all(t > 0)):
-        raise ValueError(f"{name} must be > 0 (an inverse temperature), got a value of {float(xp.min(t))}")
 
 
 def _params(N: Any, t: Any, b: Any, a: Any = None) -> tuple[Any, Any, Any, Any]:
@@ -159,7 +139,7 @@ def _params(N: Any, t: Any, b: Any, a: Any = None) -> tuple[Any, Any, Any, Any]:
     Na = _as_float(xp, "N", N, dtype, device)
     ta = _as_float(xp, "t", t, dtype, device)
     _check_N(xp, Na)
-    _check_t(xp, ta)
+    check_positive(xp, "t", ta)
     if b is None:
         ba = ta
     else:
@@ -196,7 +176,8 @@ def simplex_etf(N: int, d: int | None = None, *, backend: Backend | str | None =
     d = N if d is None else positive_int("d", d)
     if d < N - 1:
         raise ValueError(f"a simplex ETF of N = {N} vectors needs d >= N-1 = {N - 1}, got d = {d}")
-    xp, device, dt = _resolve_backend(backend, dtype)
+    be = as_backend(backend, dtype)
+    xp, device, dt = be.xp, be.device, be.dtype
     i = xp.reshape(xp.arange(N, dtype=dt, device=device), (N, 1))
     k = xp.reshape(xp.arange(1, N, dtype=dt, device=device), (1, N - 1))
     one = xp.ones((N, N - 1), dtype=dt, device=device)
@@ -217,7 +198,8 @@ def ccem(N: int, delta: Any, d: int | None = None, *, backend: Backend | str | N
     delta is in (0, inf); d >= N-1 suffices when every delta is 0 and d >= 1 when every delta is inf.
     """
     N = positive_int("N", N, minimum=3)
-    xp, device, dt = _resolve_backend(backend, dtype)
+    be = as_backend(backend, dtype)
+    xp, device, dt = be.xp, be.device, be.dtype
     delta = _scalars_as_numpy(delta)
     if isinstance(delta, bool):
         raise TypeError("delta must be a number or array, got bool")
@@ -323,11 +305,7 @@ def reduced_loss_derivative(a: Any, N: Any, t: Any, b: Any = None) -> Any:
     a = _as_float(xp, "a", _scalars_as_numpy(a), ta.dtype, array_api_compat.device(ta))
     _check_unit_interval(xp, a)
     c = ((Na - 2.0) * a - Na) / (2.0 * (Na - 1.0))
-    return ta * ((Na - 2.0) / 2.0 * _sigmoid(xp, ta * c - ba) - _sigmoid(xp, ba - ta * a))
-
-
-def _sigmoid(xp: Any, x: Any) -> Any:
-    return xp.exp(-softplus(-x))
+    return ta * ((Na - 2.0) / 2.0 * sigmoid(ta * c - ba) - sigmoid(ba - ta * a))
 
 
 def _check_unit_interval(xp: Any, a: Any) -> None:
@@ -474,7 +452,7 @@ def critical_batch_sizes(t: Any, b: Any = None, *, n_max: float = 2.0**52) -> tu
     t, b = _scalars_as_numpy(t), _scalars_as_numpy(b)
     xp, dtype, device = _namespace_of(t=t, b=b)
     ta = _as_float(xp, "t", t, dtype, device)
-    _check_t(xp, ta)
+    check_positive(xp, "t", ta)
     ba = ta if b is None else _as_float(xp, "b", b, dtype, device)
     check_finite(xp, "b", ba)
     ta, ba = xp.broadcast_arrays(ta, ba)
@@ -499,17 +477,6 @@ def critical_batch_sizes(t: Any, b: Any = None, *, n_max: float = 2.0**52) -> tu
 # bounds and invariants
 
 
-def _check_unit_rows(xp: Any, name: str, X: Any) -> None:
-    check_floating(xp, name, X)
-    if X.ndim < 2:
-        raise ValueError(f"{name} must have shape (..., N, d), got shape {tuple(X.shape)}")
-    check_finite(xp, name, X)
-    tol = 1000.0 * float(xp.finfo(X.dtype).eps)
-    err = xp.max(xp.abs(xp.linalg.vector_norm(X, axis=-1) - 1.0)) if math.prod(X.shape) else 0.0
-    if float(err) > tol:
-        raise ValueError(f"rows of {name} must have unit norm (to {tol:.1e}); the largest deviation is {float(err):.3e}")
-
-
 def lemma_slack(U: Any, V: Any) -> Any:
     """Slack of the key lemma for unit rows U, V of shape (..., N, d):
 
@@ -518,8 +485,8 @@ def lemma_slack(U: Any, V: Any) -> Any:
     with equality iff sum_i (u_i + v_i) = 0 and u_i - v_i is the same for every i (every CCEM).
     Computed in O(N d) as (sum_i u_i).(sum_j v_j) - (N/2) sum_i u_i.v_i + N^2/2."""
     xp = namespace(U=U, V=V)
-    _check_unit_rows(xp, "U", U)
-    _check_unit_rows(xp, "V", V)
+    check_unit_rows(xp, "U", U)
+    check_unit_rows(xp, "V", V)
     if U.shape[-2:] != V.shape[-2:]:
         raise ValueError(f"U and V must both have shape (..., N, d) with the same N and d, got {U.shape} and {V.shape}")
     n = U.shape[-2]
@@ -539,8 +506,8 @@ def bound_gap(U: Any, V: Any, t: Any, b: Any = None) -> Any:
     from sigref.losses import sigmoid_loss
 
     xp = namespace(U=U, V=V)
-    _check_unit_rows(xp, "U", U)
-    _check_unit_rows(xp, "V", V)
+    check_unit_rows(xp, "U", U)
+    check_unit_rows(xp, "V", V)
     bias = t if b is None else b
     loss = sigmoid_loss(U, V, t, bias, reduction="per_anchor")
     N = U.shape[-2]
@@ -560,5 +527,5 @@ def infonce_etf_loss(N: Any, tau: Any) -> Any:
     Na = _as_float(xp, "N", N, dtype, device)
     ta = _as_float(xp, "tau", tau, dtype, device)
     _check_N(xp, Na, minimum=2)
-    _check_t(xp, ta, "tau")
+    check_positive(xp, "tau", ta)
     return 2.0 * softplus(xp.log(Na - 1.0) - Na / ((Na - 1.0) * ta))

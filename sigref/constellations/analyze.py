@@ -153,7 +153,7 @@ def _region(m: float, b: float, n: int, d: int) -> dict[str, Any]:
 
 def format_report(rep: dict[str, Any]) -> str:
     """Human-readable text of :func:`analyze`'s report."""
-    f = lambda v: "n/a" if v is None else (f"{v:.6g}" if isinstance(v, float) else str(v))  # noqa: E731
+    f = lambda v: "n/a" if v is None else (f"{v:.6g}" if isinstance(v, float) else str(v))
     lines = [f"paired embeddings: N = {rep['N']} pairs in d = {rep['d']}  [{rep['backend']}]", "",
              "margin and relative bias (arXiv 2509.18552, Sec. 2; Tables 5-6):",
              f"  exact (min/max)      m* = {f(rep['m_minmax']):>10}   b*_rel = {f(rep['b_rel_minmax'])}",

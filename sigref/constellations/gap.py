@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linprog, nnls
 
-from sigref._arrays import check_finite, check_floating, namespace
+from sigref._arrays import check_finite, check_floating, namespace, to_host
 
 __all__ = [
     "LinearSeparation",
@@ -49,17 +49,7 @@ def _host_pair(U: Any, V: Any | None) -> tuple[np.ndarray, np.ndarray | None]:
         raise ValueError(f"U must have shape (N, d) (loop over batches on the caller's side), got {tuple(U.shape)}")
     if V is not None and tuple(V.shape) != tuple(U.shape):
         raise ValueError(f"U and V must be paired, same shape (N, d); got U {tuple(U.shape)}, V {tuple(V.shape)}")
-    return _to_host(U), (None if V is None else _to_host(V))
-
-
-def _to_host(a: Any) -> np.ndarray:
-    if isinstance(a, np.ndarray):
-        return a.astype(np.float64)
-    try:
-        return np.asarray(np.from_dlpack(a), dtype=np.float64)
-    except (TypeError, RuntimeError, BufferError, AttributeError):
-        # e.g. tensors that require grad or live on a GPU: detach and copy through their own API
-        return np.asarray(a.detach().cpu().numpy() if hasattr(a, "detach") else a.get(), dtype=np.float64)
+    return to_host(U), (None if V is None else to_host(V))
 
 
 def sign_pattern_holds(U: Any, V: Any) -> Any:

@@ -22,6 +22,8 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
+from sigref.figures import subplots
+
 __all__ = [
     "bias_interval",
     "in_feasible_region",
@@ -133,14 +135,10 @@ def plot_region(ax: Any = None, *, points: dict[str, tuple[Any, Any]] | None = N
     modality-gap sub-region (hatched), the N-pair boundaries (3 - 4/N) m = 1 + b_rel, and optional
     labelled scatter ``points = {label: (m_values, b_values)}``. Returns the matplotlib Axes.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
     from matplotlib.patches import Polygon
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(5.5, 5))
+        _, ax = subplots(figsize=(5.5, 5))
     ax.add_patch(Polygon([(0, -1.05), (0.75, -1.05), (0.75, 1.05), (0, 1.05)], closed=True, color="#f4c7c3", zorder=0,
                          label="infeasible for large N"))
     ax.add_patch(Polygon([(0, -1), (0.5, 0.5), (0, 1)], closed=True, color="#c8e6c9", zorder=1,

@@ -38,6 +38,7 @@ import numpy as np
 
 from sigref.backend import Backend
 from sigref.constellations import gap, metrics, region
+from sigref.figures import colormap, subplots
 from sigref.losses import multimodal_loss_and_grad
 from sigref.optim import Adam, project_to_sphere
 from sigref.progress import progress as _progress
@@ -234,7 +235,7 @@ def locked_fixed_optimum(U: np.ndarray, t: float, b: float = 0.0) -> float:
     for j in range(n):
         others = np.delete(np.arange(n), j)
 
-        def f(v: np.ndarray) -> float:
+        def f(v: np.ndarray, j: int = j, others: np.ndarray = others) -> float:
             z = t * (U @ (v / np.linalg.norm(v))) - b
             return float(np.logaddexp(0, -z[j]) + np.sum(np.logaddexp(0, z[others])))
 
@@ -276,18 +277,8 @@ def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
 # ----------------------------------------------------------------------------------------------
 
 
-def _plt() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _loss_figure(res: TrainResult, title: str, path: Path) -> None:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     steps = np.arange(1, res.loss.shape[0] + 1)
     for r, spec in enumerate(res.specs):
         ax.plot(steps, np.maximum(res.loss[:, r], 1e-16), label=spec.label, lw=1)
@@ -298,13 +289,11 @@ def _loss_figure(res: TrainResult, title: str, path: Path) -> None:
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def _hist_figure(res: TrainResult, title: str, path: Path) -> None:
-    plt = _plt()
     R = len(res.specs)
-    fig, axes = plt.subplots(1, R, figsize=(3.2 * R, 3), squeeze=False)
+    fig, axes = subplots(1, R, figsize=(3.2 * R, 3), squeeze=False)
     n = res.X.shape[2]
     for r, spec in enumerate(res.specs):
         S = res.X[0, r] @ res.X[1, r].T
@@ -322,15 +311,13 @@ def _hist_figure(res: TrainResult, title: str, path: Path) -> None:
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def _e3_figure(res: TrainResult, b0s: list[float], path: Path) -> None:
-    plt = _plt()
-    fig, axes = plt.subplots(1, 4, figsize=(16, 3.6))
+    fig, axes = subplots(1, 4, figsize=(16, 3.6))
     steps = np.arange(1, res.loss.shape[0] + 1)
     R = len(res.specs)
-    colors = plt.cm.viridis(np.linspace(0, 0.9, len(b0s)))
+    colors = colormap("viridis")(np.linspace(0, 0.9, len(b0s)))
     for r, spec in enumerate(res.specs):
         c = colors[b0s.index(spec.b0 if spec.param == "bias" else spec.b0 * 10)]
         ls = "-" if spec.param == "rel" else "--"
@@ -355,7 +342,6 @@ def _e3_figure(res: TrainResult, b0s: list[float], path: Path) -> None:
     fig.suptitle("E3: the bias parameterisation drifts towards b/t = 0 (dashed: bias, solid: relative bias)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 #: Table 2 (paper, unhalved per the spec's caveat) values the text states, and the repository CSV
@@ -371,8 +357,7 @@ SPEC_FIXED = {-0.9: (0.0155, -0.901), -0.5: (0.0798, -0.507), 0.0: (0.1604, -0.0
 
 
 def _e4_figures(res: TrainResult, grid_idx: list[int], lin_idx: list[int], outdir: Path) -> None:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     b = np.array([res.specs[r].b0 for r in grid_idx])
     ax.plot(b, res.m_star[-1, grid_idx], "o-", label="m* (ours, halved)")
     ax.plot(b, 2 * res.m_star[-1, grid_idx], "o:", alpha=0.6, label="2 m* (unhalved, as Table 2)")
@@ -384,10 +369,9 @@ def _e4_figures(res: TrainResult, grid_idx: list[int], lin_idx: list[int], outdi
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(outdir / "e4_margin_vs_brel.png", dpi=120)
-    plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    colors = plt.cm.coolwarm(np.linspace(0, 1, len(lin_idx)))
+    fig, ax = subplots(figsize=(6, 4))
+    colors = colormap("coolwarm")(np.linspace(0, 1, len(lin_idx)))
     for c, r in zip(colors, lin_idx):
         ax.plot(res.rec_steps, res.m_star[:, r], color=c, lw=1.2, label=f"b_rel = {res.specs[r].b0:.2f}")
     ax.set_xlabel("Adam step")
@@ -396,12 +380,10 @@ def _e4_figures(res: TrainResult, grid_idx: list[int], lin_idx: list[int], outdi
     ax.legend(fontsize=6, ncol=2)
     fig.tight_layout()
     fig.savefig(outdir / "e4_margin_curves.png", dpi=120)
-    plt.close(fig)
 
 
 def _xi_figure(results: dict[str, TrainResult], path: Path) -> None:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     for name, res in results.items():
         for r, spec in enumerate(res.specs):
             ax.plot(res.rec_steps, np.maximum(res.xi[:, r], 1e-16), lw=0.8, alpha=0.7,
@@ -413,17 +395,14 @@ def _xi_figure(results: dict[str, TrainResult], path: Path) -> None:
     ax.legend(fontsize=6)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def _region_figure(points: dict[str, tuple[np.ndarray, np.ndarray]], path: Path) -> None:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 5.5))
+    fig, ax = subplots(figsize=(6, 5.5))
     region.plot_region(ax, points=points, finite_N=(4, 10, 100))
     ax.set_title("learned (m*, b*_rel) in the feasible region (Thm 3.4)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 # ----------------------------------------------------------------------------------------------

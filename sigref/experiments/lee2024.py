@@ -34,6 +34,7 @@ import numpy as np
 
 from sigref import ccem
 from sigref.backend import Backend, get_backend
+from sigref.figures import subplots
 from sigref.losses import infonce_loss, infonce_loss_and_grad, sigmoid_loss, sigmoid_loss_and_grad
 from sigref.optim import project_to_sphere
 from sigref.progress import progress as progress_bar
@@ -285,12 +286,7 @@ def _heatmap(ax: Any, Ns: np.ndarray, ts: np.ndarray, Z: np.ndarray, title: str,
 
 
 def _plot_fig2(path: Path, Ns: np.ndarray, ts: np.ndarray, S: dict[str, np.ndarray], S_star: np.ndarray, dpi: int) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(2, 3, figsize=(15, 8.5))
+    fig, axes = subplots(2, 3, figsize=(15, 8.5))
     fig.subplots_adjust(left=0.05, right=0.98, bottom=0.07, top=0.91, wspace=0.25, hspace=0.3)
     for row, panel in enumerate(("d=N", "d=N/2")):
         im = _heatmap(axes[row, 0], Ns, ts, S[panel], f"free embeddings, {panel}: s = (1 + mean u_i.v_i)/2")
@@ -304,16 +300,10 @@ def _plot_fig2(path: Path, Ns: np.ndarray, ts: np.ndarray, S: dict[str, np.ndarr
     axes[0, 0].legend(loc="lower right", fontsize=7)
     fig.suptitle("Lee, Chang & Sohn 2024, Fig. 2: sigmoid loss with t = b, embeddings optimised directly")
     fig.savefig(path, dpi=dpi)
-    plt.close(fig)
 
 
 def _plot_fig3(path: Path, Ns: np.ndarray, ts: np.ndarray, S: np.ndarray, C: np.ndarray, S_star: np.ndarray, dpi: int) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    fig, axes = subplots(1, 3, figsize=(15, 4.5))
     fig.subplots_adjust(left=0.05, right=0.98, bottom=0.12, top=0.83, wspace=0.25)
     for ax, Z, title in (
         (axes[0], S, "ReLU-MLP encoder: s = (1 + mean u_i.v_i)/2 (caption)"),
@@ -324,16 +314,10 @@ def _plot_fig3(path: Path, Ns: np.ndarray, ts: np.ndarray, S: np.ndarray, C: np.
     axes[0].legend(loc="lower right", fontsize=7)
     fig.suptitle("Lee, Chang & Sohn 2024, Fig. 3: two-layer ReLU MLP encoder, d = N, SGD lr 0.5")
     fig.savefig(path, dpi=dpi)
-    plt.close(fig)
 
 
 def _plot_infonce(path: Path, Ns: np.ndarray, ts: np.ndarray, S: np.ndarray, gap: np.ndarray, dpi: int) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(10.5, 4.5))
+    fig, axes = subplots(1, 2, figsize=(10.5, 4.5))
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.12, top=0.83, wspace=0.25)
     fig.colorbar(_heatmap(axes[0], Ns, ts, S, "InfoNCE, free embeddings, d = N: s", curves=True), ax=axes[0])
     fig.colorbar(_heatmap(axes[1], Ns, ts, gap, f"L - L_ETF (max {gap.max():.1e})", vmin=min(gap.min(), 0.0),
@@ -343,16 +327,10 @@ def _plot_infonce(path: Path, Ns: np.ndarray, ts: np.ndarray, S: np.ndarray, gap
     axes[1].set_ylabel("tau")
     fig.suptitle("InfoNCE counterpart of Fig. 2 (tau = t): the ETF for every temperature (Corollary 1)")
     fig.savefig(path, dpi=dpi)
-    plt.close(fig)
 
 
 def _plot_phase(path: Path, Ns: np.ndarray, ts: np.ndarray, S: np.ndarray, leave_etf: float, dpi: int) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8.5, 5.5))
+    fig, ax = subplots(figsize=(8.5, 5.5))
     fig.subplots_adjust(left=0.09, right=0.98, bottom=0.1, top=0.93)
     im = ax.pcolormesh(Ns, ts, S.T, vmin=0, vmax=1, cmap="viridis", shading="nearest")
     fig.colorbar(im, ax=ax, label="s* = 1/(1 + delta*^2)")
@@ -373,7 +351,6 @@ def _plot_phase(path: Path, Ns: np.ndarray, ts: np.ndarray, S: np.ndarray, leave
     ax.legend(loc="upper left", fontsize=8)
     ax.set_title("Optimal CCEM s*(N, t) at t = b (theory)")
     fig.savefig(path, dpi=dpi)
-    plt.close(fig)
 
 
 CSV_FIELDS = ["experiment", "N", "d", "t", "b", "s", "mean_cos", "s_star", "abs_diff", "loss", "loss_star",
@@ -509,7 +486,8 @@ def _summary(grid: Grid, quick: bool, backend: Backend, Ns: np.ndarray, ts: np.n
         f"N in {int(Ns.min())}..{int(Ns.max())} ({len(Ns)} values), t = b in [{ts.min():g}, {ts.max():g}] ({len(ts)} values).",
         f"Fig. 2 / InfoNCE: u, v ~ N(0, I) row-normalised (seed {grid.seed}), projected gradient descent with lr "
         f"{grid.lr_sum} min(1, 2/t) on the summed sigmoid loss (N times that on the per-anchor loss), {grid.steps_free} "
-        f"steps; InfoNCE lr {grid.lr_sum} N tau on its per-anchor loss, {grid.steps_infonce} steps. Fig. 3: SGD lr {grid.lr_mlp} on the per-anchor loss, {grid.steps_mlp} steps, "
+        f"steps; InfoNCE lr {grid.lr_sum} N tau on its per-anchor loss, {grid.steps_infonce} steps. "
+        f"Fig. 3: SGD lr {grid.lr_mlp} on the per-anchor loss, {grid.steps_mlp} steps, "
         "PyTorch-default init, analytic backprop (no autograd).",
         "",
         "## Fig. 2: free embeddings vs the CCEM optimum",

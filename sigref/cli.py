@@ -38,7 +38,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         if reason is not None:
             print(f"  {name:18s} unavailable: {reason}")
             continue
-        spec = _backend._spec(name)
+        spec = _backend.backend_spec(name)
         try:
             version = importlib.metadata.version(spec.module.replace("_", "-"))
         except importlib.metadata.PackageNotFoundError:
@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("golden", help="regenerate or check the golden reference results")
     p.add_argument("action", choices=["regen", "check"])
     p.add_argument("--case", action="append", help="only this case (repeatable)")
-    p.add_argument("--dir", default=None, help="golden directory (default: reference_results/golden)")
+    p.add_argument("--dir", default=None, help="golden directory (default: the source tree's reference_results/golden, else the installed copy)")
     _backend_args(p)
     p.set_defaults(func=cmd_golden)
 

@@ -11,6 +11,7 @@ and compares with ``|got - want| <= C * sqrt(eps) * (|want| + max|want|)``, ``C`
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import json
@@ -25,7 +26,8 @@ import numpy as np
 
 from sigref.backend import Backend, get_backend
 
-__all__ = ["Case", "CheckRow", "TOLERANCE_CLASSES", "all_cases", "check", "default_dir", "regen"]
+__all__ = ["PACKAGED_DIR", "SOURCE_DIR", "TOLERANCE_CLASSES", "Case", "CheckRow", "all_cases", "check", "compare", "default_dir",
+           "format_table", "regen"]
 
 #: C in rtol = C * sqrt(eps(dtype)): 1.5e-8 * C in float64, 3.5e-4 * C in float32.
 TOLERANCE_CLASSES = {
@@ -90,9 +92,19 @@ def all_cases() -> list[Case]:
     return cases
 
 
+#: ``reference_results/golden`` of the source tree (a checkout or an editable install): the truth
+#: that ``regen`` writes and the repository commits.
+SOURCE_DIR = Path(__file__).resolve().parents[2] / "reference_results" / "golden"
+#: the copy of it that a built wheel carries (see setup.py)
+PACKAGED_DIR = Path(__file__).resolve().parent / "data"
+
+
 def default_dir() -> Path:
-    """``reference_results/golden`` of the source tree sigref is imported from."""
-    return Path(__file__).resolve().parents[2] / "reference_results" / "golden"
+    """Where ``check`` reads the goldens: the source tree's ``reference_results/golden`` when sigref
+    runs from one, else the copy packaged in the wheel (``sigref/golden/data``)."""
+    if (SOURCE_DIR / "MANIFEST.json").is_file() or not (PACKAGED_DIR / "MANIFEST.json").is_file():
+        return SOURCE_DIR
+    return PACKAGED_DIR
 
 
 def _select(names: Iterable[str] | None) -> list[Case]:
@@ -123,8 +135,12 @@ def _atomic_write(path: Path, write: Callable[[Any], None], mode: str = "wb") ->
 
 
 def regen(directory: Path | None = None, names: Iterable[str] | None = None) -> list[Path]:
-    """Recompute the selected cases on NumPy float64 and write their files and the manifest."""
-    directory = Path(directory or default_dir())
+    """Recompute the selected cases on NumPy float64 and write their files and the manifest
+    (default: the source tree's ``reference_results/golden``; an installed wheel's copy is never rewritten)."""
+    if directory is None and not SOURCE_DIR.parent.is_dir():
+        raise FileNotFoundError(f"sigref runs from an installed package, not a source tree: no {SOURCE_DIR.parent}; "
+                                "regenerate in a checkout, or pass a directory (--dir)")
+    directory = Path(directory or SOURCE_DIR)
     directory.mkdir(parents=True, exist_ok=True)
     backend = get_backend("numpy", dtype="float64")
     manifest_path = directory / "MANIFEST.json"
@@ -136,7 +152,7 @@ def regen(directory: Path | None = None, names: Iterable[str] | None = None) -> 
         payload = {f"in__{k}": np.asarray(v) for k, v in inputs.items()}
         payload |= {f"out__{k}": v for k, v in outputs.items()}
         path = directory / f"{case.name}.npz"
-        _atomic_write(path, lambda f: np.savez(f, **payload))
+        _atomic_write(path, functools.partial(np.savez, **payload))
         manifest[case.name] = {
             "what": case.what,
             "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),

@@ -241,8 +241,8 @@ def build_model(cfg: TrainConfig, in_channels: int, image_size: int) -> MSCLMode
 
 
 def crop_config(cfg: TrainConfig, image_size: int) -> MultiCropConfig:
-    g, l = view_sizes(image_size)
-    return MultiCropConfig(global_size=cfg.global_size or g, local_size=cfg.local_size or l,
+    global_size, local_size = view_sizes(image_size)
+    return MultiCropConfig(global_size=cfg.global_size or global_size, local_size=cfg.local_size or local_size,
                            num_global=cfg.num_global, num_local=cfg.num_local)
 
 

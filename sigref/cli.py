@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from sigref import backend as _backend
+from sigref.provenance import describe_command, write_manifest
 
 CLI_ENTRY_POINT_GROUP = "sigref.cli"
 
@@ -74,6 +75,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         outdir = Path(args.out) / name
         outdir.mkdir(parents=True, exist_ok=True)
         summary = module.reproduce(outdir, quick=args.quick, backend=backend, progress=not args.no_progress)
+        write_manifest(outdir, describe_command(args.argv), backend=backend.name, dtype=backend.dtype_name)
         print(f"{name}: summary in {summary}")
     return 0
 
@@ -132,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return int(args.func(args) or 0)
     except (_backend.BackendError, ValueError, TypeError, FileNotFoundError) as exc:

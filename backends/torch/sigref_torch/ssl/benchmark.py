@@ -33,7 +33,8 @@ LOSSES = {
 
 def _base_config(args) -> dict:
     return dict(dataset=args.dataset, data_root=args.data_root, arch="resnet18", stem="cifar", width=args.width,
-                batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule, tb_lr_mult=args.tb_lr_mult, weight_decay=1e-5, ema=args.ema, progress=False, log_every=10,
+                batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule, tb_lr_mult=args.tb_lr_mult,
+                weight_decay=1e-5, ema=args.ema, progress=False, log_every=10,
                 ckpt_every=10**9, device="cpu", threads=args.threads, probe_train_limit=args.probe_train,
                 probe_test_limit=args.probe_test, alpha=args.alpha, channels_last=args.channels_last)
 
@@ -106,12 +107,17 @@ def run_benchmark(args) -> Path:
             (out / "metrics" / f"{run_name}.jsonl").write_text((Path(cfg.out) / "metrics.jsonl").read_text())
             record = {"run": run_name, "log_t0": log_t0, "loss": name, "seed": cfg.seed, "steps": res.steps, "train_s": res.seconds,
                       "images_per_s": res.images_per_second, "probe_accuracy": acc, "final": res.final,
-                      "wall_s": wall_s, "jobs": jobs, "config": dataclasses.asdict(cfg)}
+                      "wall_s": wall_s, "jobs": jobs, "config": _portable(cfg)}
             with results_path.open("a") as handle:
                 handle.write(json.dumps(record) + "\n")
             print(f"{name:22s} log_t0={log_t0:.3f} seed={cfg.seed}: {res.steps} steps, {res.images_per_second:.1f} img/s, "
                   f"probe {acc:.4f}", flush=True)
     return write_summary(out)
+
+
+def _portable(cfg) -> dict:
+    """The run's settings without the paths of the machine it ran on (its output and data directories)."""
+    return {k: v for k, v in dataclasses.asdict(cfg).items() if k not in ("out", "data_root")}
 
 
 def _train_and_probe(cfg, probe_args: tuple, threads: int):
@@ -149,10 +155,7 @@ def write_summary(out: Path) -> Path:
 
     An existing summary.md is kept: it holds the discussion written around the generated table.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from sigref.figures import subplots
 
     records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines() if line.strip()]
     baselines = json.loads((out / "baselines.json").read_text())
@@ -167,7 +170,7 @@ def write_summary(out: Path) -> Path:
                      "kept": float(np.mean([r["final"].get("kept", 1.0) for r in rs])),
                      "t_end": float(np.mean([r["final"].get("t", float("nan")) for r in rs]))})
     curve_rows = []
-    fig, axes = plt.subplots(1, max(1, len({r["log_t0"] for r in records})), figsize=(11, 4), squeeze=False)
+    fig, axes = subplots(1, max(1, len({r["log_t0"] for r in records})), figsize=(11, 4), squeeze=False)
     for ax, log_t0 in zip(axes[0], sorted({r["log_t0"] for r in records})):
         for name in LOSSES:
             rs = [r for r in records if r["log_t0"] == log_t0 and r["loss"] == name]
@@ -193,7 +196,6 @@ def write_summary(out: Path) -> Path:
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "learning_curve.png", dpi=110)
-    plt.close(fig)
     (out / "curves.csv").write_text("log_t0,loss,seed,step,probe_accuracy\n" + "\n".join(curve_rows) + "\n")
     lines = ["| initial t' | loss | runs | steps | images/s (train) | probe acc mean +- std | kept pairs (last) | t (last) |",
              "|---|---|---|---|---|---|---|---|"]

@@ -208,9 +208,12 @@ def _add_bench(sub) -> None:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
+    from sigref.provenance import describe_command, write_manifest
     from sigref_torch.ssl.benchmark import run_benchmark, write_summary
 
     path = write_summary(Path(args.out)) if args.summary_only else run_benchmark(args)
+    if not args.summary_only:
+        write_manifest(args.out, describe_command(["ssl", *args.argv]))
     print(f"summary in {path}")
     return 0
 
@@ -234,7 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     _add_train(sub)
     _add_probe(sub)
     _add_bench(sub)
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
+    args.argv = argv
     return int(args.func(args) or 0)
 
 

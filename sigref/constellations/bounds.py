@@ -125,7 +125,7 @@ def log_cap(n: Any, x: Any) -> Any:
 
     Gamma_n(x) = 1/2 I_{1-x^2}((n-1)/2, 1/2) for x >= 0 and 1 - Gamma_n(-x) for x < 0. Accurate in log
     space: finite (and relatively accurate) for n up to 1e8 where Gamma itself underflows.
-    Examples (spec G10): Gamma_10(0.5) = 0.0586534015, Gamma_3(0.5) = 0.25, Gamma_2(0) = 0.5.
+    Known values: Gamma_10(0.5) = 0.0586534015, Gamma_3(0.5) = 0.25, Gamma_2(0) = 0.5.
     """
     n_a = np.asarray(n, dtype=np.float64)
     x_a = np.asarray(x, dtype=np.float64)

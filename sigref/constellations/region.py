@@ -106,7 +106,7 @@ def n_cap(m: Any, b_rel: Any) -> Any:
 def max_pairs(m: float, b_rel: float) -> int | float:
     """floor of :func:`n_cap` for Python floats (``math.inf`` when there is no cap).
 
-    Examples (spec G4): (0.5, 0) -> 4; (0.4, 0) -> 8; (0.5, 0.25) -> 8.
+    Examples (the Thm 3.4 cap of arXiv 2509.18552): (0.5, 0) -> 4; (0.4, 0) -> 8; (0.5, 0.25) -> 8.
     """
     cap = n_cap(float(m), float(b_rel))
     return cap if math.isinf(cap) else int(math.floor(cap * (1 + 1e-12)))

@@ -344,7 +344,7 @@ def _e3_figure(res: TrainResult, b0s: list[float], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-#: Table 2 (paper, unhalved per the spec's caveat) values the text states, and the repository CSV
+#: Table 2 (paper; its margins are unhalved gaps, see the summary) values the text states, and the authors' repository CSV
 #: final_mean_margin_opt_rb.csv (b_rel -> mean m*, mean b*; halved).
 PAPER_TABLE2 = {0.8: 0.5397, 0.7: 0.5278}
 REPO_CSV = {-1.0: (0.0, -1.0), -0.778: (0.0340, -0.784), -0.556: (0.0686, -0.566), -0.333: (0.1030, -0.347),
@@ -352,8 +352,9 @@ REPO_CSV = {-1.0: (0.0, -1.0), -0.778: (0.0340, -0.784), -0.556: (0.0686, -0.566
             0.778: (0.2814, 0.719), 1.0: (0.2764, 0.724)}
 #: AblationStudy notebook, trainable t from 10 at fixed b_rel: (final t, final loss).
 ABLATION = {-1.0: (6.5, 0.693), -0.5: (124.3, 0.0), 0.0: (74.6, 0.0), 0.5: (64.9, 0.0), 1.0: (26.7, 0.0069)}
-SPEC_FIXED = {-0.9: (0.0155, -0.901), -0.5: (0.0798, -0.507), 0.0: (0.1604, -0.013), 0.5: (0.2285, 0.487),
-              0.7: (0.2818, 0.688), 0.9: (0.2515, 0.7485)}
+#: an independent from-scratch replica (torch, seed 42, 10k steps) of the fixed-b_rel runs: b_rel -> (m*, b*).
+REPLICA_FIXED = {-0.9: (0.0155, -0.901), -0.5: (0.0798, -0.507), 0.0: (0.1604, -0.013), 0.5: (0.2285, 0.487),
+                 0.7: (0.2818, 0.688), 0.9: (0.2515, 0.7485)}
 
 
 def _e4_figures(res: TrainResult, grid_idx: list[int], lin_idx: list[int], outdir: Path) -> None:
@@ -531,11 +532,11 @@ def _summary(quick: bool, steps: int, n: int, optimum: float, backend: Backend, 
         "",
         "## E1: locked U (Fig. 7/14)",
         "",
-        _table(r1, cols, {"notebook / spec §5.1": [
-            "loss 5.767 clamped (spec: 21.39 unclamped)", "loss 0.8238", "t 23.53, b/t 0.699, loss 6e-4; m* 0.121",
-            "t 43.61, b_rel 0.756 (init -1); spec init 0: t 63.89, b/t 0.750, m* 0.127, b* 0.744, xi 0.107"]}),
+        _table(r1, cols, {"notebook / independent replica": [
+            "loss 5.767 clamped (replica: 21.39 unclamped)", "loss 0.8238", "t 23.53, b/t 0.699, loss 6e-4; m* 0.121",
+            "t 43.61, b_rel 0.756 (init -1); replica init 0: t 63.89, b/t 0.750, m* 0.127, b* 0.744, xi 0.107"]}),
         "",
-        "Bands (spec §6): relative-bias run b/t ≈ 0.75 ± 0.02, m* ≈ 0.125 ± 0.01, loss < 1e-4; bias run "
+        "Regression bands: relative-bias run b/t ≈ 0.75 ± 0.02, m* ≈ 0.125 ± 0.01, loss < 1e-4; bias run "
         "b/t ≈ 0.70, m* ≈ 0.12; fixed t = 10, b = 0 stalls near 0.82.",
         "",
         f"The fixed t = 10, b = 0 run has a U-dependent floor: with U locked the problem splits into one problem per "
@@ -546,12 +547,12 @@ def _summary(quick: bool, steps: int, n: int, optimum: float, backend: Backend, 
         "",
         "## E2: k = 4 modalities (Fig. 8); m*, b* joint over the 6 pairs",
         "",
-        _table(r2, cols, {"notebook / spec §5.5": [
-            "loss 0.075 (spec: 0.143, m* -0.756)", "spec: loss 0.068, m* -0.014", "t 165.7, b/t -0.053 (spec: 171.5, -0.052, m* 0.053)",
-            "t 56.27, b_rel 0.721 (spec: 46.51, 0.723, m* 0.197)"]}),
+        _table(r2, cols, {"notebook / independent replica": [
+            "loss 0.075 (replica: 0.143, m* -0.756)", "replica: loss 0.068, m* -0.014", "t 165.7, b/t -0.053 (replica: 171.5, -0.052, m* 0.053)",
+            "t 56.27, b_rel 0.721 (replica: 46.51, 0.723, m* 0.197)"]}),
         "",
         "The bias and relative-bias runs match the notebook's t and b/t to 1-2%; the relative-bias margin is ~3.8x "
-        "larger than the bias one. Our fixed t = 200 run converges (the notebook stalls at loss 0.075 and the spec's "
+        "larger than the bias one. Our fixed t = 200 run converges (the notebook stalls at loss 0.075 and an independent "
         "torch replica at 0.143): the saturated t = 200 landscape depends on the optimiser dynamics, and ours moves "
         "along the tangent gradient (see E1).",
         "",
@@ -560,13 +561,13 @@ def _summary(quick: bool, steps: int, n: int, optimum: float, backend: Backend, 
         _table(r3, cols + ["b0"]),
         "",
         "Notebook RB outputs (t, b_rel) for b0 = -10..10: (37.82, 0.566), (45.48, 0.443), (51.60, 0.506), (56.80, 0.736), "
-        "(50.94, 0.719). Spec §5.3 bias runs: b0 = -10 → b/t -0.126, m* 0.137; b0 = 0 → b/t 0.008, m* 0.162; "
+        "(50.94, 0.719). Independent replica, bias runs: b0 = -10 → b/t -0.126, m* 0.137; b0 = 0 → b/t 0.008, m* 0.162; "
         "b0 = +10 → b/t 0.699, m* 0.315 (drift to 0 for b0 <= 0, not for b0 = +10).",
         "",
         "## E4: fixed relative bias, trainable t (Table 2, Figs. 9-10)",
         "",
         _table([r4[i] for i in grid_idx], ["run", "t", "loss_mean", "m_star", "margin_unhalved", "b_star", "xi"],
-               {"spec §5.3 (m*, b*)": [str(SPEC_FIXED.get(round(res4.specs[i].b0, 3), "")) for i in grid_idx],
+               {"replica (m*, b*)": [str(REPLICA_FIXED.get(round(res4.specs[i].b0, 3), "")) for i in grid_idx],
                 "Table 2 (unhalved)": [str(PAPER_TABLE2.get(round(res4.specs[i].b0, 3), "")) for i in grid_idx],
                 "ablation nb. (t, loss)": [str(ABLATION.get(round(res4.specs[i].b0, 3), "")) for i in grid_idx]}),
         "",
@@ -579,13 +580,13 @@ def _summary(quick: bool, steps: int, n: int, optimum: float, backend: Backend, 
         _table(r5, ["run", "m_star", "b_star", "hypothesis_m_gt_abs_b", "sign_pattern_24", "lp_separable", "support",
                     "min_h_u", "n_v_negative", "xi"]),
         "",
-        "Spec §5.4: separable for every b_rel <= 0.5 even where m* < |b*| (xi ≈ 0 makes the mean difference a gap "
+        "Independent replica (seed 42): separable for every b_rel <= 0.5 even where m* < |b*| (xi ≈ 0 makes the mean difference a gap "
         "direction); at b_rel = 0.7 not separable.",
         "",
         "## xi during training",
         "",
         "`xi.png` / `xi_during_training.csv` (E3 runs): final xi " +
-        ", ".join(f"{r['run']}: {r['xi']:.2e}" for r in r3) + ". Spec §5.3: 1e-5 to 3e-4 at 10k steps.",
+        ", ".join(f"{r['run']}: {r['xi']:.2e}" for r in r3) + ". Independent replica: 1e-5 to 3e-4 at 10k steps.",
         "",
         "Figures: e1_loss.png, e1_hist.png, e2_loss.png, e2_hist.png, e3_drift.png, e4_margin_vs_brel.png, "
         "e4_margin_curves.png, xi.png, region.png.",

@@ -56,7 +56,9 @@ SIGLIP_T = SIGLIP_B = 10.0  # SigLIP init (t' = 10, bias = -10) in the paper's c
 
 @dataclass(frozen=True)
 class Grid:
-    """Grid and optimiser settings (the paper states none of them; see spec section 4.3).
+    """Grid and optimiser settings (arXiv 2402.12613 states none of them; the initialisation, base learning rate, seed
+    and per-step re-normalisation follow the direct-embedding script of krafton-ai/mini-batch-cl, from which the
+    authors' released ``synthetic.py`` derives).
 
     Fig. 2 / InfoNCE: u, v ~ N(0, I_d) row-normalised (one draw per (N, d), shared by every t),
     plain gradient steps with ``lr_sum * min(1, 2/t)`` on the *summed* sigmoid loss (= N times

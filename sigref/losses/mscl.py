@@ -1,5 +1,6 @@
 """The full MSCL objective of the reference code: modulated (or filtered) sigmoid loss plus the
-ReLIC invariance term, L = L_sig(gamma, threshold) + alpha KL (spec mscl-and-siglip.md A.2).
+ReLIC invariance term, L = L_sig(gamma, threshold) + alpha KL (``scl/scl.py::scl_loss`` of
+github.com/filipbasara0/sigmoid-contrastive-loss).
 
 Inputs are unit rows (the reference normalises inside its loss; do it before calling).
 """

@@ -1,4 +1,5 @@
-"""ReLIC-style invariance term of the MSCL reference code (spec mscl-and-siglip.md A.2).
+"""ReLIC-style invariance term of the MSCL reference code (``scl/scl.py::scl_loss`` of
+github.com/filipbasara0/sigmoid-contrastive-loss).
 
 With logits Z = t U V^T (online rows i, target columns j; a bias cancels in both softmaxes),
 P = row softmax of Z (online i over targets j) and C = column softmax of Z, the target

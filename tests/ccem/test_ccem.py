@@ -1,6 +1,6 @@
 """CCEM geometry, reduced objective, regimes, solver and bounds (Lee, Chang & Sohn, arXiv 2402.12613).
 
-Truths: the spec's golden tables (closed forms and roots computed independently), scipy's brentq
+Truths: tables of known values (closed forms and roots computed independently), scipy's brentq
 on an independent float64 F', finite differences, and sigref.losses on explicit CCEM vectors.
 """
 
@@ -17,7 +17,7 @@ from scipy.optimize import brentq
 from sigref import ccem
 from sigref.losses import infonce_loss, sigmoid_loss
 
-# ---------------------------------------------------------------------------------- spec tables
+# ------------------------------------------------------------------------------ known-value tables
 
 THRESHOLDS = [  # N, T_anti, T_etf
     (5, 0.202732554054, 0.554517744448),
@@ -50,7 +50,7 @@ INTERIOR = [  # N, t, s*, delta*, a*, c*, L*
 ]
 
 S_TABLE_T = [0.10, 0.25, 0.50, 0.75, 1.00, 1.25, 1.50, 2.00, 2.50, 3.00, 3.50, 4.00, 5.00]
-S_TABLE = {  # spec section 5.2, 6 decimals
+S_TABLE = {  # s* at t = b from an independent root of F', 6 decimals
     8: [0, 0, 0, 0.459952, 0.759368, 0.928141, 1, 1, 1, 1, 1, 1, 1],
     16: [0, 0, 0, 0, 0.050597, 0.406055, 0.630408, 0.886226, 1, 1, 1, 1, 1],
     64: [0, 0, 0, 0, 0, 0, 0, 0.276023, 0.597303, 0.792170, 0.914347, 0.994043, 1],
@@ -61,7 +61,7 @@ def _host(backend, x):
     return backend.to_numpy(x).astype(np.float64)
 
 
-def test_thresholds_match_spec(backend):
+def test_thresholds_match_closed_forms(backend):
     N = backend.asarray(np.array([r[0] for r in THRESHOLDS], dtype=np.float64))
     np.testing.assert_allclose(_host(backend, ccem.antipodal_threshold(N)), [r[1] for r in THRESHOLDS], rtol=0, atol=1e-9)
     np.testing.assert_allclose(_host(backend, ccem.etf_threshold(N)), [r[2] for r in THRESHOLDS], rtol=0, atol=1e-9)
@@ -69,7 +69,7 @@ def test_thresholds_match_spec(backend):
     assert float(ccem.etf_threshold(3)) == -math.inf
 
 
-def test_closed_form_losses_match_spec(backend):
+def test_closed_form_losses_match_table(backend):
     N = backend.asarray(np.array([r[0] for r in CLOSED_FORM_LOSSES], dtype=np.float64))
     t = backend.asarray(np.array([r[1] for r in CLOSED_FORM_LOSSES]))
     np.testing.assert_allclose(_host(backend, ccem.etf_loss(N, t)), [r[2] for r in CLOSED_FORM_LOSSES], rtol=0, atol=1e-9)
@@ -80,7 +80,7 @@ def test_closed_form_losses_match_spec(backend):
     np.testing.assert_allclose(_host(backend, ccem.reduced_loss(-one, N, t)), [r[3] for r in CLOSED_FORM_LOSSES], atol=1e-9)
 
 
-def test_interior_optima_match_spec(backend):
+def test_interior_optima_match_table(backend):
     rows = np.array(INTERIOR)
     r = ccem.delta_star(backend.asarray(rows[:, 0]), backend.asarray(rows[:, 1]))
     for k, name in enumerate(["s", "delta", "a", "c", "loss"], start=2):
@@ -88,7 +88,7 @@ def test_interior_optima_match_spec(backend):
     assert not np.any(_host(backend, r.etf)) and not np.any(_host(backend, r.antipodal))
 
 
-def test_s_star_table_matches_spec(backend):
+def test_s_star_table_matches_roots(backend):
     for N, column in S_TABLE.items():
         r = ccem.delta_star(N, backend.asarray(np.array(S_TABLE_T)))
         np.testing.assert_allclose(_host(backend, r.s), column, rtol=0, atol=6e-7)
@@ -96,7 +96,7 @@ def test_s_star_table_matches_spec(backend):
     assert np.all(_host(backend, r.s) == 1.0)
 
 
-def test_infonce_at_etf_matches_spec_and_loss(backend):
+def test_infonce_at_etf_matches_closed_form_and_loss(backend):
     np.testing.assert_allclose(float(ccem.infonce_etf_loss(8, 1.0)), 2.346416317679, atol=1e-9)
     np.testing.assert_allclose(float(ccem.infonce_etf_loss(16, 1.0)), 3.636902376897, atol=1e-9)
     for N, tau in [(5, 0.3), (12, 2.0)]:

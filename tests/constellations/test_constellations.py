@@ -1,5 +1,5 @@
 """sigref.constellations (arXiv 2509.18552): metrics, region, codes, constructions, against closed forms
-of the spec (golden rows G1-G22), brute-force NumPy and SciPy."""
+from the paper's theorems and constructions (golden values numbered G1-G22 in the test names), brute-force NumPy and SciPy."""
 
 from __future__ import annotations
 
@@ -271,9 +271,9 @@ def test_g13_cross_polytope_recipe(backend, target):
 def test_g14_hypercube_and_simplex_recipe(backend):
     c = C.from_code(C.hypercube(9, backend=backend).X, 1 / 17, 0.0)
     assert tuple(c.U.shape) == (512, 10) and abs(c.m_star - 1 / 17) < 1e-12 and abs(c.b_star) < 1e-12
-    for b, spec_m in [(0.3, 0.0764706), (-0.3, 0.0411765)]:  # spec §5.2; inverse form m = (1+b)(1-a)/(3+a)
+    for b, want_m in [(0.3, 0.0764706), (-0.3, 0.0411765)]:  # Thm 3.3 recipe; inverse form m = (1+b)(1-a)/(3+a)
         m = (1 + b) * (2 / 9) / (3 + 7 / 9)
-        assert m == pytest.approx(spec_m, abs=1e-7)
+        assert m == pytest.approx(want_m, abs=1e-7)
         c = C.from_code(C.hypercube(9, backend=backend).X, m, b)
         assert abs(c.m_star - m) < 1e-12 and abs(c.b_star - b) < 1e-12
         c = C.from_code(C.hypercube(9, backend=backend).X, 0.9 * m, b, exact=True)  # sparser than needed: phi > 0

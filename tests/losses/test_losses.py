@@ -18,12 +18,12 @@ def softplus(x: float) -> float:
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
 
-# ---------------------------------------------------------------- closed forms from the specs
+# ----------------------------------------------------------------------------------- closed forms
 
 
 @pytest.mark.parametrize("n", [4, 256])
 def test_orthonormal_embeddings_at_siglip_init(backend_any, n):
-    """Z diagonal t - b = 0, off-diagonal -b: ln 2 + (N - 1) softplus(-10) per anchor (spec B)."""
+    """Z diagonal t - b = 0, off-diagonal -b: ln 2 + (N - 1) softplus(-10) per anchor (closed form)."""
     U = backend_any.asarray(np.eye(n))
     value = float(losses.sigmoid_loss(U, U, 10.0, 10.0))
     want = math.log(2) + (n - 1) * softplus(-10.0)
@@ -42,7 +42,7 @@ def test_collapsed_embeddings_give_n_ln2(backend, n):
 
 @pytest.mark.parametrize(("n", "gamma", "want"), [(4, 0.0, 0.713293), (256, 0.0, 2.405561), (4, 1.0, 0.346708), (256, 1.0, 0.358035)])
 def test_mscl_golden_values(backend, n, gamma, want):
-    """Orthonormal embeddings at MSCL's init t = 5, SigLIP bias -5 (paper b = 5), spec B."""
+    """Orthonormal embeddings at MSCL's init t = 5, SigLIP bias -5 (paper b = 5): closed form."""
     U = backend.asarray(np.eye(n))
     assert float(losses.sigmoid_loss(U, U, 5.0, 5.0, gamma=gamma)) == pytest.approx(want, abs=1e-6)
 

@@ -26,7 +26,8 @@ pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _reference_objective(online, target, t, b, gamma, threshold=None):
-    """Reference code's pairing and loss (spec A.2/A.3): mean over the 10 (target k, online o != k) pairs of
+    """Reference code's pairing and loss (``scl/scl.py::scl_loss`` and ``train.py`` of
+    github.com/filipbasara0/sigmoid-contrastive-loss): mean over the 10 (target k, online o != k) pairs of
     -(1/n) sum_ij w_ij log sigmoid(Y_ij Z_ij), Z = t <x_o, x_t> + beta with beta = -b, w = (1 - sigmoid(YZ))^gamma."""
     total = 0.0
     pairs = [(k, o) for k in range(len(target)) for o in range(len(online)) if o != k]

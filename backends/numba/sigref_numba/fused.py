@@ -1,7 +1,7 @@
 """One compiled pass over a block of logits: f(q) = w(q) softplus(q), f'(q) and the kept pairs.
 
 The formulas are those of ``sigref.fused.reference_pass`` (the array-API reference, which
-``tests/test_numba_fused.py`` compares this with), in the dtype of the block: from e = exp(-|q|),
+``tests/numba/test_fused.py`` compares this with), in the dtype of the block: from e = exp(-|q|),
 u = 1 + e and log1p(e) (one exponential and one logarithm per pair),
 
     softplus(q) = max(q, 0) + log1p(e),      log sigma(q) = min(q, 0) - log1p(e),
@@ -18,7 +18,7 @@ r = a - k ln 2 (ln 2 split in two, Cody and Waite) and the Taylor series of exp(
 degree 8 in float32, 13 in float64 (truncation below 2^-30 resp. 2^-56), and log1p(e) = 2 artanh(s) with
 s = e / (2 + e) <= 1/3, 8 resp. 16 terms of the odd series (truncation below 2^-29 resp. 2^-55).
 Softplus and sigma come out within 2.1 and 1.5 ulp of the truth in float32 (libm: 1.5 and 1.5) and
-1.8 and 1.5 ulp in float64, over [-110, 110] resp. [-800, 800] and the extremes (``tests/test_numba_fused.py``).
+1.8 and 1.5 ulp in float64, over [-110, 110] resp. [-800, 800] and the extremes (``tests/numba/test_fused.py``).
 On this 2-core machine the float32 pass runs 2.8x faster than with libm (4.9 against 13.7 ns per pair,
 2^22 pairs, under load), the float64 pass 2.8x (one thread, 40 000 pairs: 0.34 against 0.93 ms).
 """

@@ -3,7 +3,7 @@
 The forward pass runs sigref's array-API kernel on detached tensors and, when any input needs a
 gradient, also its analytic gradients, which are saved for the backward pass. Nothing N x N is
 saved: with ``chunk_size`` both passes stay O(chunk_size * N) in memory (open_clip's chunked
-loss keeps every block's logits for autograd; see spec mscl-and-siglip.md B.2, PR 1214).
+loss keeps every block's logits for autograd; see ``SigLipLoss`` in open_clip's ``src/open_clip/loss.py``, PR 1214).
 
 Half-precision inputs (autocast) are evaluated in float32 and their gradients cast back.
 Parameters that broadcast over batch axes get gradients weighted per batch element.

@@ -5,7 +5,7 @@ Replaces sigref's array-API ``sigref.fused.reference_pass`` for torch tensors. O
 one exp and one log1p per pair, in a single vectorised loop instead of a pass per operation (MSCL
 at gamma = 1 on a 512 x 8192 float32 block: 9.7 ms against 22.7 ms eager, on 2 cores). Set ``SIGREF_TORCH_COMPILE=0`` to keep
 eager. Smaller blocks, CUDA tensors and tensors that carry autograd history take torch's eager
-softplus / sigmoid / addcmul. The array-API version stays the reference; ``tests/test_torch_bridge.py``
+softplus / sigmoid / addcmul. The array-API version stays the reference; ``tests/torch/test_bridge.py``
 compares both paths with it.
 """
 

@@ -1,4 +1,5 @@
-"""Linear evaluation of frozen encoders (the MSCL protocol, spec A.7, on the full train split).
+"""Linear evaluation of frozen encoders (the protocol of the MSCL reference code's ``stl10_eval.py``,
+github.com/filipbasara0/sigmoid-contrastive-loss, on the full train split).
 
 Features are the target (EMA) backbone's pooled output in ``eval`` mode on resized, normalised images
 (no augmentation), L2-normalised. Two classifiers:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
 import pytest
 
+from sigref.backend import available_backends
 from sigref.cli import main
 
 
@@ -18,7 +20,8 @@ def test_info_lists_backends_with_reasons():
     out = _run("info")
     assert out.returncode == 0
     assert "numpy" in out.stdout and "array_api_strict" in out.stdout
-    assert "cupy" in out.stdout  # listed even when unavailable, with its reason
+    for name, reason in available_backends().items():  # every registered one, an unavailable one with its reason
+        assert re.search(rf"^  {name} +" + ("unavailable: " if reason else r"\S"), out.stdout, re.MULTILINE), name
 
 
 def test_golden_check_prints_the_table_and_exits_zero(capsys):

@@ -170,7 +170,7 @@ def _pair_options(opts):
 @pytest.mark.parametrize("want_grad", [True, False])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("opts", PAIR_OPTS)
-def test_fused_pair_terms_match_the_array_api_reference(path, want_grad, dtype, opts):
+def test_fused_pass_matches_the_array_api_reference(path, want_grad, dtype, opts):
     """Both torch fast paths (sigref_torch.fused: eager ops, torch.compile) against sigref's array-API
     elementwise pass, on the extremes and on a block of typical logits."""
 

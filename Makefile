@@ -1,5 +1,5 @@
 # make run       : build .venv, install sigref with the NumPy backend, check the goldens, reproduce the papers
-# make test      : install the test extras, array-api-strict, the torch and numba plugins, lint, run the whole suite
+# make test      : install the test extras, array-api-strict, the torch, numba and jax plugins, lint, run the whole suite
 # make gpu-check : on a CUDA machine: goldens on cupy and torch-cuda, the GPU tests, the GPU benchmark
 PYTHON ?= python3
 VENV   := .venv
@@ -16,8 +16,8 @@ $(VENV)/.core: $(BIN)/python pyproject.toml
 	$(PIP) -e .
 	touch $@
 
-$(VENV)/.test: $(VENV)/.core backends/torch/pyproject.toml backends/cupy/pyproject.toml backends/numba/pyproject.toml
-	$(PIP) -e '.[test]' -e backends/torch -e backends/cupy -e backends/numba torch==2.14.1 torchvision==0.29.1 open-clip-torch
+$(VENV)/.test: $(VENV)/.core backends/torch/pyproject.toml backends/cupy/pyproject.toml backends/numba/pyproject.toml backends/jax/pyproject.toml
+	$(PIP) -e '.[test]' -e backends/torch -e backends/cupy -e backends/numba -e backends/jax torch==2.14.1 torchvision==0.29.1 open-clip-torch
 	touch $@
 
 run: $(VENV)/.core

@@ -1,6 +1,13 @@
 """Input validation and namespace helpers shared by every kernel.
 
 Errors name the argument, what was expected and what was given.
+
+Two kinds of checks. *Static* checks (array library, dtype, shape, Python options) read only
+metadata and always run, also on arrays traced by a compiler (``jax.jit``, ``jax.vmap``).
+*Value* checks (finite entries, t > 0, unit rows, ranges) need the array's numbers: they run
+when those are known now (:func:`is_concrete`) and are skipped for traced or lazy arrays, whose
+values do not exist yet; under ``jax.jit`` bad values then give NaN or infinite results instead
+of an error. Every value check goes through :func:`known_true`, the one place that decides.
 """
 
 from __future__ import annotations
@@ -11,8 +18,45 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-__all__ = ["check_embeddings", "check_finite", "check_floating", "check_positive", "check_unit_rows", "namespace", "param", "positive_int",
-           "to_host"]
+__all__ = ["check_embeddings", "check_finite", "check_floating", "check_positive", "check_unit_rows", "is_concrete", "known_true", "namespace",
+           "param", "positive_int", "to_host"]
+
+#: array libraries whose arrays always hold their values (no tracing, no deferred evaluation)
+_EAGER_LIBRARIES = frozenset({"numpy", "torch", "cupy", "array_api_strict"})
+
+
+def known_true(condition: Any) -> bool | None:
+    """``bool(condition)`` for a 0-d boolean array whose value is known now, ``None`` when it is not.
+
+    A traced array (inside ``jax.jit``, ``jax.grad``, ``jax.vmap``) or a lazy one (dask) has no
+    value yet: its ``__bool__`` raises, as the array API standard allows, a ``TypeError`` (JAX's
+    ``ConcretizationTypeError`` family) and this returns ``None``, so that the caller skips the
+    check. Value checks read ``if known_true(ok) is False: raise ...``.
+    """
+    if isinstance(condition, (bool, np.bool_)):
+        return bool(condition)
+    if array_api_compat.is_dask_array(condition):  # bool() would compute the whole graph
+        return None
+    try:
+        return bool(condition)
+    except TypeError:
+        return None
+
+
+def is_concrete(x: Any) -> bool:
+    """Whether the values of array ``x`` can be read now (``bool(x)``, ``float(x)`` succeed).
+
+    True for NumPy, CuPy, torch and array-api-strict arrays and Python numbers; False for arrays
+    traced by a transformation (``jax.jit``, ``jax.grad``, ``jax.vmap``) and lazy arrays (dask).
+    Decided without importing any other library: for other array types, by reading one element.
+    """
+    if x is None or isinstance(x, (int, float, np.ndarray, np.generic)):
+        return True
+    if type(x).__module__.split(".")[0] in _EAGER_LIBRARIES:
+        return True
+    xp = array_api_compat.array_namespace(x)
+    probe = xp.reshape(x, (-1,))[:1] if x.ndim else x
+    return known_true(xp.any(probe != 0)) is not None
 
 
 def namespace(**arrays: Any) -> Any:
@@ -29,22 +73,26 @@ def namespace(**arrays: Any) -> Any:
 
 
 def check_floating(xp: Any, name: str, x: Any) -> None:
+    """``x`` has a real floating dtype (a static check: always runs)."""
     if not xp.isdtype(x.dtype, "real floating"):
         raise TypeError(f"{name} must be a real floating array, got dtype {x.dtype}")
 
 
 def check_finite(xp: Any, name: str, x: Any) -> None:
+    """``x`` has no NaN or infinity (a value check: skipped when ``x`` is traced, see :func:`known_true`)."""
     # a NaN or infinity anywhere makes the sum non-finite: one cheap reduction decides the common case
     with np.errstate(over="ignore", invalid="ignore"):
-        if bool(xp.isfinite(xp.sum(x))):
+        if known_true(xp.isfinite(xp.sum(x))) is not False:
             return
-    if not bool(xp.all(xp.isfinite(x))):
+    if known_true(xp.all(xp.isfinite(x))) is False:
         raise ValueError(f"{name} must be finite, got NaN or infinity")
 
 
 def check_embeddings(xp: Any, U: Any, V: Any, *, paired: bool = True) -> None:
     """``U``, ``V``: finite real floating arrays (..., N, d) of one dtype and dimension d whose batch
-    shapes broadcast; ``paired``: the same number N >= 2 of rows (pair i is (u_i, v_i))."""
+    shapes broadcast; ``paired``: the same number N >= 2 of rows (pair i is (u_i, v_i)).
+
+    Dtypes and shapes are always checked; finiteness only for concrete arrays (:func:`known_true`)."""
     for name, x in (("U", U), ("V", V)):
         check_floating(xp, name, x)
         if x.ndim < 2:
@@ -68,7 +116,9 @@ def check_embeddings(xp: Any, U: Any, V: Any, *, paired: bool = True) -> None:
 def param(xp: Any, name: str, value: Any, like: Any, *, positive: bool = False, nonnegative: bool = False) -> Any:
     """A scalar or batch-shaped parameter as an array of ``like``'s dtype and device, validated.
 
-    Array values must already belong to ``xp`` (check with :func:`namespace` first)."""
+    Array values must already belong to ``xp`` (check with :func:`namespace` first). The dtype is
+    always checked; ``positive`` (> 0), finiteness and ``nonnegative`` (>= 0) only when the value
+    is concrete: a traced t or b (under ``jax.jit``) passes unchecked."""
     if isinstance(value, bool):
         raise TypeError(f"{name} must be a real number or floating array, got bool")
     if isinstance(value, (int, float)):
@@ -80,15 +130,15 @@ def param(xp: Any, name: str, value: Any, like: Any, *, positive: bool = False, 
         check_positive(xp, name, arr)
     else:
         check_finite(xp, name, arr)
-    if nonnegative and not bool(xp.all(arr >= 0)):
+    if nonnegative and known_true(xp.all(arr >= 0)) is False:
         raise ValueError(f"{name} must be >= 0, got {_show(arr)}")
     return arr
 
 
 def check_positive(xp: Any, name: str, x: Any) -> None:
-    """``x``: finite and > 0 everywhere."""
+    """``x``: finite and > 0 everywhere (value checks: skipped for traced ``x``)."""
     check_finite(xp, name, x)
-    if not bool(xp.all(x > 0)):
+    if known_true(xp.all(x > 0)) is False:
         raise ValueError(f"{name} must be > 0, got {_show(x)}")
 
 
@@ -103,11 +153,15 @@ def positive_int(name: str, value: Any, *, minimum: int = 1) -> int:
 
 
 def check_unit_rows(xp: Any, name: str, X: Any) -> None:
-    """``X``: a finite real floating array (..., N, d) whose rows have unit norm (to 1000 eps)."""
+    """``X``: a finite real floating array (..., N, d) whose rows have unit norm (to 1000 eps).
+
+    Dtype and shape are always checked; finiteness and the norms only for concrete ``X``."""
     check_floating(xp, name, X)
     if X.ndim < 2:
         raise ValueError(f"{name} must have shape (..., N, d), got shape {tuple(X.shape)}")
     check_finite(xp, name, X)
+    if not is_concrete(X):
+        return
     tol = 1000.0 * float(xp.finfo(X.dtype).eps)
     err = xp.max(xp.abs(xp.linalg.vector_norm(X, axis=-1) - 1.0)) if math.prod(X.shape) else 0.0
     if float(err) > tol:

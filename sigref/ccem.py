@@ -29,7 +29,9 @@ t + b <= log((N-2)/2); interior otherwise. At t = b these are t >= T_etf(N) = ((
 and t <= T_anti(N) = (1/2) log((N-2)/2) (the paper's theorem ``thm:logsig``).
 
 Every function here follows the array-API namespace of its inputs (Python numbers give NumPy
-float64); the constructors :func:`simplex_etf` and :func:`ccem` take ``backend=`` / ``dtype=``.
+float64) and runs under ``jax.jit``: range checks on values (N >= 3, t > 0, a in [-1, 1], ...)
+run only on concrete arrays (:func:`sigref._arrays.known_true`), dtype checks always; the
+constructors :func:`simplex_etf` and :func:`ccem` take ``backend=`` / ``dtype=``.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from sigref._arrays import check_finite, check_floating, check_positive, check_unit_rows, namespace, positive_int
+from sigref._arrays import check_finite, check_floating, check_positive, check_unit_rows, known_true, namespace, positive_int
 from sigref.backend import Backend, as_backend
 from sigref.numerics import sigmoid, softplus
 
@@ -125,9 +127,9 @@ def _namespace_of(**named: Any) -> tuple[Any, Any, Any]:
 
 def _check_N(xp: Any, N: Any, minimum: int = 3, integer: bool = True) -> None:
     check_finite(xp, "N", N)
-    if not bool(xp.all(minimum <= N)):
+    if known_true(xp.all(minimum <= N)) is False:
         raise ValueError(f"N (batch size) must be >= {minimum}, got a value of {float(xp.min(N))}")
-    if integer and not bool(xp.all(xp.floor(N) == N)):
+    if integer and known_true(xp.all(xp.floor(N) == N)) is False:
         raise ValueError("N (batch size) must be integer-valued, got a non-integer value")
 
 
@@ -196,6 +198,7 @@ def ccem(N: int, delta: Any, d: int | None = None, *, backend: Backend | str | N
     :func:`simplex_etf` in the first N-1 coordinates and delta on the last one; delta = inf gives
     u_i = e, v_i = -e. ``delta`` is a number or array (>= 0, inf allowed). Needs d >= N when some
     delta is in (0, inf); d >= N-1 suffices when every delta is 0 and d >= 1 when every delta is inf.
+    A traced ``delta`` (under ``jax.jit``) is not range-checked and always needs d >= N.
     """
     N = positive_int("N", N, minimum=3)
     be = as_backend(backend, dtype)
@@ -209,10 +212,11 @@ def ccem(N: int, delta: Any, d: int | None = None, *, backend: Backend | str | N
     else:
         host = np.asarray(delta, dtype=np.float64)
         delta = xp.asarray(host, dtype=dt, device=device)
-    if bool(xp.any(xp.isnan(delta))) or not bool(xp.all(delta >= 0)):
+    if known_true(xp.all(delta >= 0)) is False:  # NaN fails the comparison
         raise ValueError("delta must be >= 0 (inf allowed), got NaN or a negative value")
-    needs_w = bool(xp.any(xp.isfinite(delta)))
-    needs_e = bool(xp.any(delta > 0))
+    # a traced delta (jax.jit) has no values to inspect: assume both parts are needed (d >= N)
+    needs_w = known_true(xp.any(xp.isfinite(delta))) is not False
+    needs_e = known_true(xp.any(delta > 0)) is not False
     minimum = N if (needs_w and needs_e) else (N - 1 if needs_w else 1)
     d = (N if d is None else positive_int("d", d))
     if d < minimum:
@@ -242,7 +246,7 @@ def s_of_delta(delta: Any) -> Any:
 def delta_of_s(s: Any) -> Any:
     """delta = sqrt(1/s - 1) = sqrt((1 - s)/s) for s in [0, 1] (inf at s = 0)."""
     xp, s = _unary(s, "s")
-    if bool(xp.any(xp.isnan(s))) or not bool(xp.all((s >= 0) & (s <= 1))):
+    if known_true(xp.all((s >= 0) & (s <= 1))) is False:  # NaN fails both comparisons
         raise ValueError("s must lie in [0, 1]")
     pos = s > 0
     safe = xp.where(pos, s, xp.ones_like(s))
@@ -309,7 +313,7 @@ def reduced_loss_derivative(a: Any, N: Any, t: Any, b: Any = None) -> Any:
 
 
 def _check_unit_interval(xp: Any, a: Any) -> None:
-    if bool(xp.any(xp.isnan(a))) or not bool(xp.all((a >= -1.0) & (a <= 1.0))):
+    if known_true(xp.all((a >= -1.0) & (a <= 1.0))) is False:  # NaN fails both comparisons
         raise ValueError("a (positive similarity) must lie in [-1, 1]")
 
 

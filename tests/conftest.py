@@ -1,7 +1,9 @@
 """Test matrix: every numeric test runs on each backend of the matrix.
 
 The matrix is ``numpy, array_api_strict, torch, torch-cuda, cupy`` unless ``--backend`` (repeatable)
-or ``SIGREF_TEST_BACKENDS`` (comma list) names a subset. A backend of the default matrix that is
+or ``SIGREF_TEST_BACKENDS`` (comma list) names others, ``jax`` among them: eager JAX compiles every
+operation for each new shape, which makes the whole matrix several times slower, so by default the
+JAX plugin is covered by ``tests/jax`` (goldens in both dtypes, jit, the bridge, shard_map). A backend of the default matrix that is
 unavailable here is *skipped with its reason* (visible with ``-rs``); one asked for explicitly
 is an error, so a GPU run cannot pass by skipping.
 
@@ -23,7 +25,9 @@ MATRIX = {
     "torch": ("torch", "cpu"),
     "torch-cuda": ("torch", "cuda"),
     "cupy": ("cupy", None),
+    "jax": ("jax", "cpu"),
 }
+DEFAULT = [entry for entry in MATRIX if entry != "jax"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -59,7 +63,7 @@ def _make(request: pytest.FixtureRequest, entry: str, dtype: str):
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    entries = _requested(metafunc.config) or list(MATRIX)
+    entries = _requested(metafunc.config) or DEFAULT
     if "backend" in metafunc.fixturenames:
         metafunc.parametrize("backend_entry", entries, indirect=False, scope="session")
     if "backend_any" in metafunc.fixturenames:

@@ -40,6 +40,7 @@ BACKEND_KEYS: dict[str, tuple[str, str | None, bool]] = {
     "torch-cuda": ("torch", "cuda", True),
     "cupy": ("cupy", None, True),
     "array_api_strict": ("array_api_strict", None, False),
+    "jax": ("jax", "cpu", False),
 }
 DEFAULT_BACKENDS = ("numpy", "torch", "torch-cuda", "cupy")
 
@@ -62,7 +63,7 @@ class Measurement:
     ``n2_memory``/``nd_memory``: estimated peak in N^2 (N * chunk_size when ``chunked``) and N*d
     elements, used to skip sizes that cannot fit. ``timed_alone``: timed on its own after the round
     robin of the other rows of its configuration (the naive row, whose N^2 temporaries slowed the calls
-    beside it).
+    beside it). ``floor``: the row its ``ratio_floor`` divides by (``kind="analysis"`` rows: ``analysis_products``).
     """
 
     name: str
@@ -77,6 +78,7 @@ class Measurement:
     chunked: bool = False
     order: int = 50
     timed_alone: bool = False
+    floor: str = "floor"
 
     def memory_estimate(self, n: int, d: int, itemsize: int, chunk_size: int | str | None) -> float:
         """Rough peak bytes (N^2 terms scale with N * chunk for chunked rows)."""

@@ -29,7 +29,12 @@ Gradients, with G_ij = dL/dz_ij = r * dw.softplus/dq * dq/dz and S = U V^T:
 ``chunk_size`` evaluates rows in blocks of that many anchors: memory O(chunk * M), results equal
 to the dense path up to the order of summation. Every block is computed as if all its pairs were
 negatives, then its (at most chunk) positive entries are replaced by their exact values, so no
-label matrix or mask is ever built.
+label matrix or mask is ever built. Where a plugin registers a loop primitive for the array
+library (:mod:`sigref.loops`, e.g. ``lax.scan`` under ``jax.jit``) the equal blocks are driven by
+it, so a compiled graph does not grow with N / chunk_size; otherwise by a Python loop.
+
+Under ``jax.jit`` (traced arrays) the value checks on t, b, U and V (finite, t > 0) are skipped
+and the shape, dtype and option checks still raise (see :mod:`sigref._arrays`).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from array_api_compat import device
 
 from sigref._arrays import check_embeddings, namespace, param, positive_int
 from sigref.fused import PairOptions, pass_for
+from sigref.loops import Fold, fold_for
 from sigref.losses._result import LossResult, sum_to_shape
 
 __all__ = ["REDUCTIONS", "relative_bias_loss", "relative_bias_loss_and_grad", "sigmoid_loss", "sigmoid_loss_and_grad"]
@@ -62,28 +68,35 @@ class _Options:
     chunk_size: int | str | None
 
 
-def _positive_correction(xp: Any, z_flat: Any, f_flat: Any, diag: slice, opt: _Options, want_grad: bool) -> tuple[Any, Any | None]:
+def _positive_correction(xp: Any, z_flat: Any, f_flat: Any, diag: Any, opt: _Options, want_grad: bool) -> tuple[Any, Any | None]:
     """The pass treated the positive pairs (the flat ``diag`` entries z_ii) as negatives: the value's
     correction sum(f_pos - f_neg) over them and dL/dz at them (q = -z_ii; positives are always kept,
     with the plain loss under filtering), as fresh arrays, not views of the block."""
-    zd = z_flat[..., diag]
+    zd = _take(xp, z_flat, diag)
     pair = PairOptions() if opt.pair.keep_above is not None else opt.pair
     f_pos, fp_pos, _ = pass_for(zd)(xp, -zd, pair, want_grad)
-    return xp.sum(f_pos - f_flat[..., diag], axis=-1), (-fp_pos if want_grad else None)
+    return xp.sum(f_pos - _take(xp, f_flat, diag), axis=-1), (-fp_pos if want_grad else None)
 
 
-def _diagonal_slice(c: int, m: int, r0: int) -> slice:
-    """Flat indices of entries (k, r0 + k), k < c, in a row-major (c, m) block."""
-    return slice(r0, r0 + (c - 1) * (m + 1) + 1, m + 1)
+def _diagonal_slice(xp: Any, c: int, m: int, r0: Any) -> Any:
+    """Flat indices of entries (k, r0 + k), k < c, in a row-major (c, m) block: a slice for a Python
+    int ``r0``, an integer index array for an array ``r0`` (a block start traced by a fold)."""
+    if isinstance(r0, int):
+        return slice(r0, r0 + (c - 1) * (m + 1) + 1, m + 1)
+    return r0 + (m + 1) * xp.arange(c, device=device(r0))
 
 
-def _block(xp: Any, Ub: Any, V: Any, t4: Any, b4: Any, r0: int, scale: float, opt: _Options, want_grad: bool, want_diag: bool) -> dict[str, Any]:
+def _take(xp: Any, flat: Any, diag: Any) -> Any:
+    return flat[..., diag] if isinstance(diag, slice) else xp.take(flat, diag, axis=-1)
+
+
+def _block(xp: Any, Ub: Any, V: Any, t4: Any, b4: Any, r0: Any, scale: float, opt: _Options, want_grad: bool, want_diag: bool) -> dict[str, Any]:
     """Loss contributions of anchor rows r0 .. r0 + c of one block against all of V."""
     z = (t4 * Ub) @ xp.matrix_transpose(V) - b4  # t scales the c x d rows, not the c x M block
     f, fp, keep = pass_for(z)(xp, z, opt.pair, want_grad)
     c, m = z.shape[-2], z.shape[-1]
     lead = z.shape[:-2]
-    diag = _diagonal_slice(c, m, r0)
+    diag = _diagonal_slice(xp, c, m, r0)
     value = xp.sum(f, axis=(-2, -1))
     if not opt.negatives_only:
         correction, g_pos_d = _positive_correction(xp, xp.reshape(z, (*lead, c * m)), xp.reshape(f, (*lead, c * m)), diag, opt, want_grad)
@@ -109,7 +122,7 @@ def _block(xp: Any, Ub: Any, V: Any, t4: Any, b4: Any, r0: int, scale: float, op
     return out
 
 
-def _block_diagnostics(xp: Any, z: Any, keep: Any, diag: slice, opt: _Options) -> dict[str, Any]:
+def _block_diagnostics(xp: Any, z: Any, keep: Any, diag: Any, opt: _Options) -> dict[str, Any]:
     lead, c, m = z.shape[:-2], z.shape[-2], z.shape[-1]
     inf = math.inf
 
@@ -125,7 +138,7 @@ def _block_diagnostics(xp: Any, z: Any, keep: Any, diag: slice, opt: _Options) -
         "neg_logit_sum": xp.sum(off_diagonal(z, 0.0), axis=(-2, -1)),
     }
     if not opt.negatives_only:
-        zd = xp.reshape(z, (*lead, c * m))[..., diag]
+        zd = _take(xp, xp.reshape(z, (*lead, c * m)), diag)
         d |= {
             "pos_logit_min": xp.min(zd, axis=-1),
             "pos_logit_max": xp.max(zd, axis=-1),
@@ -196,15 +209,10 @@ def _validate(U: Any, V: Any, t: Any, b: Any, b_rel: Any, *, reduction: str, gam
     return xp, t_arr, bias, opt
 
 
-def _evaluate(U: Any, V: Any, t: Any, b: Any, b_rel: Any, want_grad: bool, want_diag: bool, **options: Any) -> LossResult:
-    xp, t_arr, bias, opt = _validate(U, V, t, b, b_rel, **options)
-    relative = b_rel is not None
-    n, m = U.shape[-2], V.shape[-2]
-    t4 = t_arr[..., None, None]
-    b4 = (t_arr * bias if relative else bias)[..., None, None]
-    scale = {"sum": 1.0, "per_anchor": 1.0 / n, "mean": 1.0 / (n * m)}[opt.reduction]
-    step = AUTO_CHUNK_ELEMENTS // m if opt.chunk_size == "auto" else opt.chunk_size or n
-    step = max(1, min(step, n))
+def _looped_blocks(xp: Any, U: Any, V: Any, t4: Any, b4: Any, step: int, scale: float, opt: _Options, want_grad: bool,
+                   want_diag: bool) -> tuple[dict[str, Any], Any]:
+    """Every block in a Python loop: the accumulated sums and dL/dU (None without gradients)."""
+    n = U.shape[-2]
     acc: dict[str, Any] = {}
     dU = None
     for r0 in range(0, n, step):
@@ -216,6 +224,54 @@ def _evaluate(U: Any, V: Any, t: Any, b: Any, b_rel: Any, want_grad: bool, want_
             if step < n:
                 dU = xpx.at(dU)[..., r0 : r0 + rows.shape[-2], :].set(rows)
         acc = _combine(xp, acc, part)
+    return acc, dU
+
+
+def _folded_blocks(xp: Any, fold: Fold, U: Any, V: Any, t4: Any, b4: Any, step: int, scale: float, opt: _Options,
+                   want_grad: bool, want_diag: bool) -> tuple[dict[str, Any], Any]:
+    """Blocks 1 .. K-1 of ``step`` rows through the plugin's ``fold`` (:mod:`sigref.loops`); block 0
+    (which gives the running sums their shapes) and the remainder of n mod step rows outside it."""
+    n, d = U.shape[-2], U.shape[-1]
+    k = n // step
+    lead = U.shape[:-2]
+
+    def run(Ub: Any, r0: Any) -> tuple[dict[str, Any], tuple[Any, ...]]:
+        part = _block(xp, Ub, V, t4, b4, r0, scale, opt, want_grad, want_diag)
+        return part, ((part.pop("U"),) if want_grad else ())
+
+    def body(carry: dict[str, Any], x: tuple[Any, Any]) -> tuple[dict[str, Any], tuple[Any, ...]]:
+        part, rows = run(*x)
+        return _combine(xp, dict(carry), part), rows
+
+    acc, rows0 = run(U[..., :step, :], 0)
+    blocks = xp.moveaxis(xp.reshape(U[..., step : k * step, :], (*lead, k - 1, step, d)), -3, 0)
+    starts = step * xp.arange(1, k, device=device(U))
+    acc, ys = fold(body, acc, (blocks, starts))
+    rows = [*rows0]
+    if want_grad:  # (K-1, ..., step, d) -> (..., (K-1) step, d)
+        middle = ys[0]
+        rows.append(xp.reshape(xp.moveaxis(middle, 0, -3), (*middle.shape[1:-2], (k - 1) * step, middle.shape[-1])))
+    if k * step < n:
+        part, last = run(U[..., k * step :, :], k * step)
+        acc = _combine(xp, acc, part)
+        rows += [*last]
+    return acc, (xp.concat(rows, axis=-2) if want_grad else None)
+
+
+def _evaluate(U: Any, V: Any, t: Any, b: Any, b_rel: Any, want_grad: bool, want_diag: bool, **options: Any) -> LossResult:
+    xp, t_arr, bias, opt = _validate(U, V, t, b, b_rel, **options)
+    relative = b_rel is not None
+    n, m = U.shape[-2], V.shape[-2]
+    t4 = t_arr[..., None, None]
+    b4 = (t_arr * bias if relative else bias)[..., None, None]
+    scale = {"sum": 1.0, "per_anchor": 1.0 / n, "mean": 1.0 / (n * m)}[opt.reduction]
+    step = AUTO_CHUNK_ELEMENTS // m if opt.chunk_size == "auto" else opt.chunk_size or n
+    step = max(1, min(step, n))
+    fold = fold_for(U)  # looked up on every call: it also loads the library's plugin (pytree registrations)
+    if fold is not None and n // step >= 3:
+        acc, dU = _folded_blocks(xp, fold, U, V, t4, b4, step, scale, opt, want_grad, want_diag)
+    else:
+        acc, dU = _looped_blocks(xp, U, V, t4, b4, step, scale, opt, want_grad, want_diag)
     value = acc.pop("value")
     diagnostics = _finish_diagnostics(xp, acc, n, m, opt, t4[..., 0, 0], b4[..., 0, 0]) if want_diag else None
     if not want_grad:

@@ -1,4 +1,4 @@
-"""The ``sigref`` command: info, golden regen|check, reproduce, bench, analyze, plugin commands.
+"""The ``sigref`` command: info, golden regen|check, conform, reproduce, bench, analyze, plugin commands.
 
 Plugins add subcommands through the entry-point group ``sigref.cli``: each entry point names a
 function ``register(subparsers)`` that adds its parser and sets ``func`` on it.
@@ -41,7 +41,7 @@ def cmd_info(args: argparse.Namespace) -> int:
             continue
         spec = _backend.backend_spec(name)
         try:
-            version = importlib.metadata.version(spec.module.replace("_", "-"))
+            version = importlib.metadata.version(spec.module.split(".")[0].replace("_", "-"))
         except importlib.metadata.PackageNotFoundError:
             version = "?"
         print(f"  {name:18s} {version:12s} devices: {', '.join(spec.devices())}  autograd: {spec.has_autograd}")
@@ -56,12 +56,26 @@ def cmd_golden(args: argparse.Namespace) -> int:
         if (args.backend or "numpy") != "numpy" or (args.dtype or "float64") != "float64":
             print("sigref golden regen: goldens are generated on numpy float64 only", file=sys.stderr)
             return 2
-        for path in golden.regen(directory, args.case):
-            print(f"wrote {path}")
+        if args.json:
+            print("sigref golden regen: --json is a report of golden check", file=sys.stderr)
+            return 2
+        try:
+            results = golden.regen(directory, args.case, force=args.force)
+        except golden.RegenRefused as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        for result in results:
+            print(result.describe())
         return 0
     backend = _resolve(args)
     rows = golden.check(backend, directory, args.case)
-    print(golden.format_table(rows, backend))
+    print(golden.format_table(rows, backend), file=sys.stderr if args.json == "-" else sys.stdout)  # stdout: the JSON alone
+    if args.json:
+        report = golden.report_json(rows, backend, directory)
+        if args.json == "-":
+            print(report)
+        else:
+            Path(args.json).write_text(report + "\n")
     return 0 if all(r.ok for r in rows) else 1
 
 
@@ -101,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["regen", "check"])
     p.add_argument("--case", action="append", help="only this case (repeatable)")
     p.add_argument("--dir", default=None, help="golden directory (default: the source tree's reference_results/golden, else the installed copy)")
+    p.add_argument("--force", action="store_true", help="regen: overwrite goldens even where the recomputation disagrees with the committed values")
+    p.add_argument("--json", default=None, metavar="PATH",
+                   help="check: also write a JSON report for CI to PATH ('-': stdout, the table then goes to stderr)")
     _backend_args(p)
     p.set_defaults(func=cmd_golden)
 
@@ -115,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     from sigref import bench
 
     bench.add_parser(sub)
+
+    from sigref.conform import cli as conform_cli
+
+    conform_cli.add_parser(sub)
 
     p = sub.add_parser("analyze", help="margin, relative bias, xi, loss, separability of paired embeddings (arXiv 2509.18552)")
     p.add_argument("U", help="U.npy: (N, d) embeddings of modality 1 (unit rows)")

@@ -39,13 +39,17 @@ def test_regeneration_is_byte_identical(tmp_path):
 
 
 def test_check_reports_a_mismatch(tmp_path):
-    """A corrupted golden is named with its output, so the check can fail."""
+    """A committed golden that the code no longer reproduces is named with its output, so the check
+    can fail: the file is changed *and* the manifest records its new sha256, as a commit of both would."""
     golden.regen(tmp_path, ["losses_sigmoid"])
     path = tmp_path / "losses_sigmoid.npz"
     with np.load(path) as data:
         payload = {k: data[k] for k in data.files}
     payload["out__sum_value"] = payload["out__sum_value"] * (1 + 1e-6)
     np.savez(path, **payload)
+    manifest = json.loads((tmp_path / "MANIFEST.json").read_text())
+    manifest["losses_sigmoid"]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (tmp_path / "MANIFEST.json").write_text(json.dumps(manifest))
     from sigref.backend import get_backend
 
     rows = golden.check(get_backend("numpy"), tmp_path, ["losses_sigmoid"])

@@ -12,6 +12,7 @@ compares both paths with it.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 import torch
@@ -120,6 +121,10 @@ def _compiled_terms(q: torch.Tensor, opt: Any, want_grad: bool) -> tuple[torch.T
                     f, fp = _compiled("weighted", _weighted)(flat, scalar(opt.gamma), slope, want_grad)
                 keep = None
     except Exception as exc:
+        if type(exc).__name__ == "FailOnRecompileLimitHit":  # this process compiled the body for too many input kinds
+            warnings.warn("sigref-torch: torch.compile's recompile limit was reached for the elementwise pass; "
+                          "this call runs torch's eager operations (the same formulas)", RuntimeWarning, stacklevel=2)
+            return _eager(q, opt, want_grad)
         raise RuntimeError(
             f"torch.compile of sigref's elementwise pass failed ({type(exc).__name__}: {exc}); it needs a C++ "
             "compiler for CPU tensors. Set SIGREF_TORCH_COMPILE=0 to use torch's eager operations instead"

@@ -276,3 +276,24 @@ def test_a_failing_compile_is_a_clear_error(monkeypatch):
     expected = r"torch.compile of sigref's elementwise pass failed \(OSError: no C\+\+ compiler\).*SIGREF_TORCH_COMPILE=0"
     with pytest.raises(RuntimeError, match=expected):
         fused._compiled_terms(torch.zeros(8), _pair_options(dict(gamma=0.0)), True)
+
+
+def test_past_the_recompile_limit_the_pass_runs_eagerly_with_a_warning(monkeypatch):
+    """A process that compiled the pass for more input kinds than torch allows gets the eager pass (same values), not an error."""
+    import array_api_compat
+    import torch._dynamo
+
+    from sigref.fused import PairOptions, reference_pass
+    from sigref_torch import fused
+
+    monkeypatch.setattr(torch._dynamo.config, "recompile_limit", 1)
+    torch._dynamo.reset()
+    opt = PairOptions(gamma=0.7)
+    with pytest.warns(RuntimeWarning, match="recompile limit"):
+        for dtype in (torch.float32, torch.float64):
+            q = torch.randn(70000, dtype=dtype, generator=torch.Generator().manual_seed(3)) * 5.0
+            f, fp, _ = fused._compiled_terms(q, opt, True)
+            f_ref, fp_ref, _ = reference_pass(array_api_compat.array_namespace(q), q, opt, True)
+            torch.testing.assert_close(f, f_ref)
+            torch.testing.assert_close(fp, fp_ref)
+    torch._dynamo.reset()

@@ -29,6 +29,18 @@ def _resolve(args: argparse.Namespace) -> _backend.Backend:
     return _backend.get_backend(args.backend, device=args.device, dtype=args.dtype)
 
 
+def _chunk_rows(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--chunk-size must be 'auto' or an integer >= 1, got {text!r}")
+    return value
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     import numpy
 
@@ -95,10 +107,18 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from sigref.constellations.analyze import analyze, format_report, load_pair
+    from sigref.constellations.analyze import analyze_pairs, format_report, load_pair, to_json
 
-    U, V = load_pair(args.U, args.V, normalize=args.normalize)
-    print(format_report(analyze(U, V, t=args.t, b=args.b, b_rel=args.b_rel, backend=_resolve(args))))
+    U, V = load_pair(args.U, args.V, keys=tuple(args.keys) if args.keys else None, normalize=args.normalize)
+    backend = _backend.get_backend(args.backend, device=args.device)
+    result = analyze_pairs(U, V, t=args.t, b=args.b, b_rel=args.b_rel, q=args.q, backend=backend, dtype=args.dtype,
+                           chunk_size=args.chunk_size, time_budget_s=args.time_budget, seed=args.seed,
+                           keep_samples=args.plot is not None, progress=not args.no_progress)
+    if args.plot:
+        from sigref.constellations.plots import plot_analysis
+
+        plot_analysis(result, args.plot)
+    print(to_json(result.report) if args.json else format_report(result.report))
     return 0
 
 
@@ -138,13 +158,25 @@ def build_parser() -> argparse.ArgumentParser:
     conform_cli.add_parser(sub)
 
     p = sub.add_parser("analyze", help="margin, relative bias, xi, loss, separability of paired embeddings (arXiv 2509.18552)")
-    p.add_argument("U", help="U.npy: (N, d) embeddings of modality 1 (unit rows)")
-    p.add_argument("V", help="V.npy: (N, d) embeddings of modality 2, row i paired with row i of U")
+    p.add_argument("U", help="U.npy (memory-mapped), .npz or .safetensors: (N, d) embeddings of modality 1 (unit rows); "
+                   "or one .npz/.safetensors file holding both U and V (see --keys)")
+    p.add_argument("V", nargs="?", default=None, help="V's file: (N, d) embeddings of modality 2, row i paired with row i of U")
+    p.add_argument("--keys", nargs=2, metavar=("U_NAME", "V_NAME"), default=None,
+                   help="array names inside .npz/.safetensors files (default: U and V in a file holding both)")
     p.add_argument("--t", type=float, default=None, help="inverse temperature for the loss (logits t<u,v> - b)")
     p.add_argument("--b", type=float, default=None, help="bias b (paper convention; SigLIP's bias is -b)")
     p.add_argument("--b-rel", type=float, default=None, help="relative bias b_rel = b/t (instead of --b)")
+    p.add_argument("--q", type=float, default=5.0, help="robust forms: P_q of the positives, P_(100-q) of the negatives (default 5)")
     p.add_argument("--normalize", action="store_true", help="scale rows to unit norm instead of rejecting them")
-    _backend_args(p)
+    p.add_argument("--backend", default=None, help="numpy, array_api_strict, torch, cupy, ... (default: SIGREF_BACKEND or numpy)")
+    p.add_argument("--device", default=None, help="device name (default: SIGREF_DEVICE or the backend's first)")
+    p.add_argument("--dtype", default=None, choices=_backend.FLOAT_DTYPES, help="compute dtype (default: the files' dtype)")
+    p.add_argument("--chunk-size", type=_chunk_rows, default="auto", help="anchors (rows of U V^T) per block, or 'auto' (default)")
+    p.add_argument("--time-budget", type=float, default=120.0, help="seconds for the two separability checks (default 120)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sampled percentile bracket (results are exact regardless)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--plot", default=None, metavar="FILE", help="save the similarity histograms and the Thm 3.4 region to FILE")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar over the blocks")
     p.set_defaults(func=cmd_analyze)
 
     for ep in importlib.metadata.entry_points(group=CLI_ENTRY_POINT_GROUP):

@@ -55,7 +55,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="rows (default: floor naive sigref sigref_gamma sigref_filter open_clip ccem bangachev_e1; "
                    "also sigref_kernel, sigref_gamma_kernel, sigref_filter_kernel)")
     p.add_argument("--repeats", type=int, default=None, help="timed runs per measurement (default 5; quick 2)")
-    p.add_argument("--warmup", type=int, default=None, help="untimed runs first (default 1)")
+    p.add_argument("--warmup", type=int, default=None,
+                   help="untimed runs first (default 1; 0 also skips the warm-up call before timing, for calls of minutes)")
     p.add_argument("--budget", type=float, default=None,
                    help="stop repeating once a measurement's timed runs took this many seconds (default 30)")
     p.add_argument("--chunk-size", type=_chunk_arg, default=DEFAULT_CHUNK,

@@ -117,3 +117,5 @@ register(Measurement("ccem", "sigref.ccem.delta_star on 1e6 random (N, t, b) poi
                      libraries=frozenset({"numpy"}), nd_memory=0.0, order=90))
 register(Measurement("bangachev_e1", "Bangachev E1: four 10k-step runs, N=100, d=10", _bangachev_setup,
                      kind="solver", libraries=frozenset({"numpy"}), nd_memory=0.0, order=91))
+
+from sigref.bench import analysis as _analysis  # noqa: E402, F401  (the kind="analysis" rows register on import)

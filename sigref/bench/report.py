@@ -64,7 +64,7 @@ def format_markdown(report: dict[str, Any]) -> str:
             lines.append("- command: `" + " ".join(command) + "`")
     lines.append("")
 
-    ok = [r for r in results if r.get("status") == "ok" and r.get("kind") != "solver"]
+    ok = [r for r in results if r.get("status") == "ok" and r.get("kind") not in ("solver", "analysis")]
     by = {(r["impl"], r["backend"], r["dtype"], r["N"], r["d"]): r for r in ok}
     configs = sorted({(r["backend"], r["dtype"], r["N"], r["d"]) for r in ok},
                      key=lambda c: (list(BACKEND_KEYS).index(c[0]) if c[0] in BACKEND_KEYS else 99, *c[1:]))
@@ -99,7 +99,7 @@ def format_markdown(report: dict[str, Any]) -> str:
               "| peak MiB | mem ×open_clip | loss |",
               "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
-        if r.get("kind") == "solver" or r.get("status") != "ok":
+        if r.get("kind") in ("solver", "analysis") or r.get("status") != "ok":
             continue
         loss = r.get("loss")
         lines.append(
@@ -109,6 +109,8 @@ def format_markdown(report: dict[str, Any]) -> str:
             f"| {_ratio(r.get('memory_ratio_open_clip'))} | {'–' if loss is None else f'{loss:.6g}'} |"
         )
     lines.append("")
+
+    lines += _analysis_section(results)
 
     solvers = [r for r in results if r.get("kind") == "solver"]
     if solvers:
@@ -137,3 +139,22 @@ def format_markdown(report: dict[str, Any]) -> str:
             lines.append(f"- {impl} on {backend} ({', '.join(where)}): {why}")
         lines.append("")
     return "\n".join(lines)
+
+
+def _analysis_section(results: list[dict[str, Any]]) -> list[str]:
+    """The ``kind="analysis"`` rows (sigref analyze, arXiv 2509.18552): time, time per 1e9 pairs, ratios, peak, m*."""
+    rows = [r for r in results if r.get("kind") == "analysis" and r.get("status") == "ok"]
+    if not rows:
+        return []
+    lines = ["## Analysis (sigref analyze)", "",
+             "×products = time / the tile products U V^T alone (analysis_products); ×dense = time / the dense N x N "
+             "analysis; s/1e9 pairs = seconds per 1e9 of the N^2 similarities; memory in MiB above the inputs "
+             "(analysis_mmap: including the mapped pages of the files).", "",
+             "| backend | dtype | N | d | row | ms (median) | runs | s / 1e9 pairs | ×products | ×dense | peak MiB | m* |",
+             "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        m = r.get("m_star")
+        lines.append(f"| {r['backend']} | {r['dtype']} | {r['N']} | {r['d']} | {r['impl']} | {_ms(r['time_s'])} | {r['repeats']} "
+                     f"| {r['s_per_1e9_pairs']:.3g} | {_ratio(r.get('ratio_floor'))} | {_ratio(r.get('ratio_dense'))} "
+                     f"| {_mib(r.get('peak_bytes'))} | {'–' if m is None else f'{m:.6g}'} |")
+    return [*lines, ""]

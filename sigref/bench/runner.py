@@ -241,7 +241,8 @@ def _run_worker(batch: list[dict[str, Any]], timeout_s: float) -> list[dict[str,
 
 def _add_ratios(results: list[dict[str, Any]]) -> None:
     """``ratio_floor``, ``ratio_sigref`` (same backend) and ``ratio_open_clip`` (torch on the same
-    device kind: torch CPU for numpy rows, torch CUDA for CUDA rows) for every timed row."""
+    device kind: torch CPU for numpy rows, torch CUDA for CUDA rows) for every timed row; analysis rows
+    also get ``ratio_dense`` and ``s_per_1e9_pairs`` (seconds per 1e9 of the N^2 pairs)."""
 
     def key(r: dict[str, Any], backend: str) -> tuple[Any, ...]:
         return (backend, r["dtype"], r["N"], r["d"])
@@ -250,13 +251,16 @@ def _add_ratios(results: list[dict[str, Any]]) -> None:
     for r in results:
         if r.get("status") != "ok" or r.get("kind") == "solver":
             continue
-        gpu = BACKEND_KEYS.get(r["backend"], ("", None, False))[2]
+        library, _, gpu = BACKEND_KEYS.get(r["backend"], (r["backend"], None, False))
         peer_backend = "torch-cuda" if gpu else "torch"
-        for ratio, impl, backend in (
-            ("floor", "floor", r["backend"]),
-            ("sigref", "sigref", r["backend"]),
-            ("open_clip", "open_clip", peer_backend),
-        ):
+        m = find_measurement(r["impl"], library)
+        if r.get("kind") == "analysis" and r.get("N"):
+            r["s_per_1e9_pairs"] = r["time_s"] / (r["N"] * r["N"] / 1e9)
+        peers = [("floor", m.floor if m is not None else "floor", r["backend"]), ("sigref", "sigref", r["backend"]),
+                 ("open_clip", "open_clip", peer_backend)]
+        if r.get("kind") == "analysis":
+            peers.append(("dense", "analysis_dense", r["backend"]))
+        for ratio, impl, backend in peers:
             ref = timed.get((impl, *key(r, backend)))
             r[f"ratio_{ratio}"] = r["time_s"] / ref["time_s"] if ref and ref["time_s"] > 0 else None
             if ref and r.get("peak_bytes") is not None and ref.get("peak_bytes"):

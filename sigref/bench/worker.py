@@ -55,6 +55,9 @@ def _checks(backend: Any, out: Any) -> dict[str, float]:
     for key, name in (("loss", "loss"), ("t", "grad_t"), ("b", "grad_b")):
         if out.get(key) is not None:
             found[name] = _scalar(backend, out[key])
+    for key in ("m_star", "b_star"):  # the analysis rows
+        if out.get(key) is not None:
+            found[key] = float(out[key])
     if out.get("U") is not None:
         found["grad_U_norm"] = float(np.linalg.norm(np.asarray(backend.to_numpy(out["U"]), dtype=np.float64)))
     return found
@@ -109,7 +112,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
             peak, method = int(probe.peak()), probe.method
         checks = _checks(backend, out)
         out = None
-        timing = _time_interleaved(backend, [fn], spec["repeats"], spec["budget_s"])[0] if spec.get("timed", True) else {}
+        timing = _time_interleaved(backend, [fn], spec["repeats"], spec["budget_s"], spec["warmup"] > 0)[0] if spec.get("timed", True) else {}
         return {
             **result,
             "status": "ok",
@@ -127,14 +130,14 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
         return {**result, "status": "error", "reason": f"{type(exc).__name__}: {exc}"}
 
 
-def _time_interleaved(backend: Any, fns: list[Callable[[], Any]], repeats: int, budget_s: float) -> list[dict[str, Any]]:
+def _time_interleaved(backend: Any, fns: list[Callable[[], Any]], repeats: int, budget_s: float, warm: bool = True) -> list[dict[str, Any]]:
     """Time the calls round-robin (one call of each per round) until each has ``repeats`` samples or the
     rounds took ``budget_s`` per call; slow drifts of the machine then hit every row alike.
 
     Timing runs as sigref's own processes do, with freed memory kept for reuse (see :mod:`sigref.hostmem`),
-    after one more warm-up call of each."""
+    after one more warm-up call of each (none with ``warm=False``: ``--warmup 0``, for calls of minutes)."""
     retain_freed_memory()
-    for fn in fns:
+    for fn in fns if warm else ():
         fn()
         backend.synchronize()
     times: list[list[float]] = [[] for _ in fns]
@@ -170,7 +173,7 @@ def measure_timing_group(specs: list[dict[str, Any]]) -> dict[str, Any]:
             records.append(record)
         except Exception as exc:
             records.append({**record, "timing_error": f"{type(exc).__name__}: {exc}"})
-    timed = iter(_time_interleaved(backend, fns, specs[0]["repeats"], specs[0]["budget_s"]) if fns else [])
+    timed = iter(_time_interleaved(backend, fns, specs[0]["repeats"], specs[0]["budget_s"], specs[0]["warmup"] > 0) if fns else [])
     return {"timings": [r if "timing_error" in r else {**r, **next(timed)} for r in records]}
 
 

@@ -5,6 +5,11 @@ Modules: :mod:`metrics` (margin m*, relative bias b*_rel, xi, retrieval), :mod:`
 :mod:`codes` (spherical codes), :mod:`constructions` (Constructions 1-3, Thm 3.3, Obs. 1-2),
 :mod:`bounds` (Thms 3.3, 3.5, finite-d bounds), :mod:`gap` (Thm 3.6, separability),
 :mod:`analyze` (report on a user's own paired embeddings).
+
+At the scale of real evaluation sets (N in the hundreds of thousands): :mod:`tiles` (U V^T one tile at a time),
+:mod:`streaming` (every statistic of the report in passes over the tiles), :mod:`percentiles` (exact percentiles of
+the N(N-1) negatives without N^2 memory), :mod:`separability` (the Thm 3.6 checks with certificates),
+:mod:`io` (.npy, .npz, .safetensors pairs) and :mod:`plots` (the ``--plot`` figure).
 """
 
 from sigref.constellations.bounds import (
@@ -63,6 +68,7 @@ from sigref.constellations.metrics import (
     similarities,
     xi,
 )
+from sigref.constellations.percentiles import negative_percentile
 from sigref.constellations.region import (
     bias_interval,
     in_feasible_region,
@@ -72,9 +78,12 @@ from sigref.constellations.region import (
     plot_region,
     simplex_point,
 )
+from sigref.constellations.separability import GapDirection, SeparationCheck, gap_direction, homogeneous_separation
+from sigref.constellations.streaming import PairSummary, pair_summary
 
 __all__ = [
-    "Code", "Constellation", "LinearSeparation", "Separator", "adapter", "admissible_bias_interval", "alpha",
+    "Code", "Constellation", "GapDirection", "LinearSeparation", "PairSummary", "SeparationCheck", "Separator",
+    "gap_direction", "homogeneous_separation", "negative_percentile", "pair_summary", "adapter", "admissible_bias_interval", "alpha",
     "batch_retrieval_fraction", "bias_interval", "binary_code", "certified_constellation", "construction1",
     "construction2", "construction3", "cross_polytope", "effective_relative_bias", "exponent_gap", "exponent_lower",
     "exponent_upper", "extended_hamming_generator", "from_code", "greedy_code", "hypercube", "in_feasible_region",

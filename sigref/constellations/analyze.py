@@ -1,130 +1,126 @@
 """``sigref analyze``: the constellation geometry of a user's own paired embeddings (arXiv 2509.18552).
 
 For unit-norm rows U_i, V_i (row i of U pairs with row i of V) it reports the margin m* and the
-optimal relative bias b*_rel in the exact (min/max), robust percentile (P5/P95) and mean forms of
-the paper's Tables 5-6, xi (Appendix E), the sigmoid loss at a given (t, b), retrieval accuracy and
-the approximate-retrieval tolerance (eps < m*), homogeneous separability of the two modalities
-(Thm 3.6 and an exact LP) and where (m*, b*_rel) sits in the feasible region (Thm 3.4), with the
-capacity exponents and finite-d bounds at that point (Thms 3.3, 3.5). It forms N x N similarity
-matrices, so it is meant for N up to a few thousand pairs.
+optimal relative bias b*_rel in the exact (min/max), robust percentile (P_q / P_{100-q}) and mean
+forms of the paper's Tables 5-6, xi (Appendix E), the sigmoid loss at a given (t, b) or (t, b_rel),
+retrieval accuracy both ways and the approximate-retrieval tolerance (eps < m*, Cor. 1),
+homogeneous separability of the two modalities and the Thm 3.6 direction (with certificates,
+:mod:`~sigref.constellations.separability`), and where (m*, b*_rel) sits in the feasible region
+(Thm 3.4) with the capacity exponents and finite-d bounds there (Thms 3.3, 3.5).
+
+The similarities are streamed in tiles of U V^T (:mod:`~sigref.constellations.streaming`): memory
+O(tile + N d) in the inputs' dtype, so N in the hundreds of thousands fits a laptop and N = 1e6 a GPU.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from pathlib import Path
+import time
+import warnings
+from dataclasses import dataclass
 from typing import Any
 
+import array_api_compat
 import numpy as np
 
-from sigref.backend import Backend, get_backend
-from sigref.constellations import bounds, gap, metrics, region
+from sigref._arrays import to_host
+from sigref.backend import Backend
+from sigref.constellations import bounds, metrics, region
+from sigref.constellations.io import UNIT_TOL, check_pair, describe, load_pair
+from sigref.constellations.separability import GapDirection, SeparationCheck, gap_direction, homogeneous_separation
+from sigref.constellations.streaming import FORMS, PairSummary, pair_summary
 
-__all__ = ["analyze", "format_report", "load_pair"]
-
-UNIT_TOL = 1e-3
-
-
-def load_pair(u_path: str | Path, v_path: str | Path, *, normalize: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Load two ``.npy`` files as float64 (N, d) arrays and validate them (see :func:`check_pair`)."""
-    arrays = []
-    for name, p in (("U", u_path), ("V", v_path)):
-        p = Path(p)
-        if not p.exists():
-            raise FileNotFoundError(f"{name}: no such file {p}")
-        try:
-            a = np.load(p, allow_pickle=False)
-        except ValueError as exc:
-            raise ValueError(f"{name} ({p}) is not a plain numeric .npy array: {exc}") from exc
-        arrays.append(a)
-    return check_pair(arrays[0], arrays[1], normalize=normalize)
+__all__ = ["UNIT_TOL", "Analysis", "analyze", "analyze_pairs", "check_pair", "format_report", "load_pair", "to_json"]
 
 
-def check_pair(U: Any, V: Any, *, normalize: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Host float64 copies of U, V after the checks: numeric, 2-D, paired shapes, N >= 2, finite, unit rows
-    (or scaled to unit rows with ``normalize=True``; zero rows are an error either way)."""
-    out = []
-    for name, a in (("U", U), ("V", V)):
-        a = np.asarray(a)
-        if a.dtype.kind not in "fiu":
-            raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
-        if a.ndim != 2:
-            raise ValueError(f"{name} must be a 2-D array (N pairs, d dimensions), got shape {a.shape}")
-        a = a.astype(np.float64)
-        if not np.all(np.isfinite(a)):
-            bad = int(np.sum(~np.all(np.isfinite(a), axis=1)))
-            raise ValueError(f"{name} contains NaN or infinity (in {bad} row(s))")
-        out.append(a)
-    U, V = out
-    if U.shape != V.shape:
-        raise ValueError(
-            f"U and V must be paired embeddings of the same shape (row i of U pairs with row i of V); "
-            f"got U {U.shape} and V {V.shape}"
-        )
-    if U.shape[0] < 2:
-        raise ValueError(f"need at least N = 2 pairs, got {U.shape[0]}")
-    for name, a in (("U", U), ("V", V)):
-        norms = np.linalg.norm(a, axis=1)
-        if np.any(norms == 0):
-            raise ValueError(f"{name} has {int(np.sum(norms == 0))} zero row(s); they have no direction on the sphere")
-        dev = float(np.max(np.abs(norms - 1)))
-        if dev > UNIT_TOL and not normalize:
-            raise ValueError(
-                f"the rows of {name} are not unit vectors (max | ||row|| - 1 | = {dev:.3g}); the theory is about "
-                "embeddings on the sphere: pass --normalize (normalize=True) to scale every row to norm 1"
-            )
-    return U / np.linalg.norm(U, axis=1, keepdims=True), V / np.linalg.norm(V, axis=1, keepdims=True)
+@dataclass(frozen=True)
+class Analysis:
+    """Everything :func:`analyze_pairs` found: the ``report`` (plain Python values), the pair ``summary``,
+    the ``separation`` check and the Thm 3.6 ``direction``."""
+
+    report: dict[str, Any]
+    summary: PairSummary
+    separation: SeparationCheck
+    direction: GapDirection
 
 
-def analyze(U: Any, V: Any, *, t: float | None = None, b: float | None = None, b_rel: float | None = None,
-            normalize: bool = False, backend: Backend | None = None) -> dict[str, Any]:
-    """Report (a dict of plain Python values) on paired embeddings U, V of shape (N, d); see the module docstring.
+def _place(U: Any, V: Any, backend: Backend | None, dtype: str | None) -> tuple[Any, Any, str]:
+    """U, V on ``backend`` (default: where they are; NumPy for host arrays) in ``dtype`` (default: theirs)."""
+    if dtype not in (None, "float32", "float64"):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+    if backend is None:
+        xp = array_api_compat.array_namespace(U, V)
+        if dtype is not None and U.dtype != getattr(xp, dtype):
+            U, V = xp.astype(U, getattr(xp, dtype)), xp.astype(V, getattr(xp, dtype))
+        name = "numpy" if isinstance(U, np.ndarray) else xp.__name__.split(".")[-1]
+        return U, V, name
+    xp = backend.xp
+    host = [u if isinstance(u, np.ndarray) else to_host(u, None if dtype is None else np.dtype(dtype)) for u in (U, V)]
+    target = getattr(xp, dtype or ("float32" if host[0].dtype == np.float32 else "float64"))
+    with warnings.catch_warnings():  # a read-only memory map is shared, never written
+        warnings.filterwarnings("ignore", message=".*not writable.*")
+        placed = [backend.asarray(h, dtype=target) for h in host]
+    return placed[0], placed[1], backend.name
 
-    ``t`` with ``b`` (or ``b_rel``) evaluates the sigmoid loss, logits t <U_i, V_j> - b.
+
+def analyze_pairs(U: Any, V: Any, *, t: float | None = None, b: float | None = None, b_rel: float | None = None, q: float = 5.0,
+                  normalize: bool = False, backend: Backend | None = None, dtype: str | None = None, chunk_size: int | str = "auto",
+                  time_budget_s: float = 120.0, seed: int = 0, keep_samples: bool = False, progress: bool = False) -> Analysis:
+    """Analyse paired embeddings U, V of shape (N, d) (NumPy, memory-mapped or any array-API array); see the module docstring.
+
+    ``t`` with ``b`` (or ``b_rel``) evaluates the sigmoid loss, logits t <U_i, V_j> - b. ``backend`` / ``dtype``:
+    where and in which precision to compute (default: where the inputs are, in their dtype; integers in float64).
+    ``time_budget_s``: for the two separability checks together. ``keep_samples``: keep what a histogram needs.
     """
-    from sigref.losses import sigmoid_loss
-
-    Uh, Vh = check_pair(U, V, normalize=normalize)
-    backend = backend or get_backend()
-    Ub, Vb = backend.asarray(Uh), backend.asarray(Vh)
-    n, d = Uh.shape
-    rep: dict[str, Any] = {"N": n, "d": d, "backend": f"{backend.name} ({backend.dtype_name})"}
-    for form in metrics.FORMS:
-        m, bb = metrics.margin_and_bias(Ub, Vb, form=form)
-        rep[f"m_{form}"], rep[f"b_rel_{form}"] = float(m), float(bb)
+    clock = time.perf_counter()
+    U, V = check_pair(U, V, normalize=normalize)
+    held = describe(U)
+    U, V, name = _place(U, V, backend, dtype)
+    n, d = U.shape
+    summary = pair_summary(U, V, q=q, t=t, b=b, b_rel=b_rel, chunk_size=chunk_size, seed=seed, keep_samples=keep_samples,
+                           progress=progress)
+    streamed = time.perf_counter()
+    rep: dict[str, Any] = {"N": n, "d": d, "backend": f"{name} ({summary.dtype})", "dtype": summary.dtype, "input": held,
+                           "tile": list(summary.tile), "passes": summary.passes, "q": summary.q}
+    for form in FORMS:
+        rep[f"m_{form}"], rep[f"b_rel_{form}"] = summary.margin_and_bias(form)
+    rep.update(pos_min=summary.pos_min, neg_max=summary.neg_max, pos_percentile=summary.pos_percentile,
+               neg_percentile=summary.neg_percentile, pos_mean=summary.pos_mean, neg_mean=summary.neg_mean)
     m_star, b_star = rep["m_minmax"], rep["b_rel_minmax"]
     rep["is_constellation"] = m_star >= 0
-    rep["xi"] = float(metrics.xi(Ub, Vb))
-    rep["xi_unsquared"] = float(metrics.xi(Ub, Vb, "unsquared"))
-    u2v, v2u = metrics.retrieval_accuracy(Ub, Vb)
-    rep["retrieval_u2v"], rep["retrieval_v2u"] = float(u2v), float(v2u)
+    rep["admissible_b_rel"] = list(summary.admissible_bias_interval(0.0))
+    rep["xi"], rep["xi_unsquared"] = summary.xi, summary.xi_unsquared
+    rep["retrieval_u2v"], rep["retrieval_v2u"] = summary.retrieval_u2v, summary.retrieval_v2u
     rep["retrieval_tolerance"] = max(m_star, 0.0)
+    if summary.loss is not None:
+        loss = summary.loss
+        rep["t"], rep["b"], rep["b_over_t"] = loss["t"], loss["b"], loss["b"] / loss["t"]
+        rep.update(loss_sum=loss["sum"], loss_per_anchor=loss["per_anchor"], loss_mean=loss["mean"])
+        if 0 < loss["sum"] < math.log(2.0):
+            rep["certified_m"], rep["certified_b_rel"] = metrics.certified_constellation(loss["sum"], loss["t"], loss["b"])
+    rep["percentile_selection"] = summary.selection
 
-    if t is not None:
-        if not (isinstance(t, (int, float)) and t > 0 and math.isfinite(t)):
-            raise ValueError(f"t must be a finite number > 0, got {t!r}")
-        if (b is None) == (b_rel is None):
-            raise ValueError("give exactly one of b (bias) and b_rel (relative bias) together with t")
-        bias = float(b) if b is not None else float(t) * float(b_rel)
-        rep["t"], rep["b"], rep["b_over_t"] = float(t), bias, bias / float(t)
-        for red in ("sum", "per_anchor", "mean"):
-            rep[f"loss_{red}"] = float(sigmoid_loss(Ub, Vb, float(t), bias, reduction=red))
-        if rep["loss_sum"] < math.log(2.0):
-            rep["certified_m"], rep["certified_b_rel"] = metrics.certified_constellation(rep["loss_sum"], float(t), bias)
-    elif b is not None or b_rel is not None:
-        raise ValueError("b / b_rel need t as well")
-
-    lp = gap.linear_separation(Uh, Vh)
-    rep["separable"], rep["separation_margin"] = lp.separable, lp.margin
-    rep["sign_pattern_24"] = bool(gap.sign_pattern_holds(Ub, Vb))
-    try:
-        sep = gap.min_norm_separator(Uh, Vh)
-        rep["thm36_min_h_u"], rep["thm36_v_negative"], rep["thm36_support"] = sep.min_u, sep.n_negative, int(sep.support.size)
-    except ValueError:
-        rep["thm36_min_h_u"] = None
-
+    sep = homogeneous_separation(U, V, time_budget_s=time_budget_s / 2, chunk_size=chunk_size)
+    rep["separable"], rep["separation_margin"] = sep.separable, (sep.margin if sep.margin is not None else sep.lp_value)
+    rep["separation"] = {"lp_value": sep.lp_value, "optimal": sep.optimal, "certificate": sep.certificate, "method": sep.method,
+                         "reason": sep.reason}
+    rep["sign_pattern_24"] = summary.sign_pattern
+    direction = gap_direction(U, V, time_budget_s=time_budget_s / 2, chunk_size=chunk_size)
+    rep["thm36_min_h_u"] = direction.min_u if direction.exists else None
+    rep["thm36_v_negative"], rep["thm36_support"] = direction.n_negative, direction.support
+    rep["thm36"] = {"exists": direction.exists, "holds": direction.holds, "guaranteed": direction.guaranteed,
+                    "optimal": direction.optimal, "certificate": direction.certificate, "method": direction.method,
+                    "reason": direction.reason}
     rep["region"] = _region(m_star, b_star, n, d)
-    return rep
+    rep["seconds"] = {"similarities": streamed - clock, "separability": time.perf_counter() - streamed,
+                      "total": time.perf_counter() - clock}
+    return Analysis(rep, summary, sep, direction)
+
+
+def analyze(U: Any, V: Any, **options: Any) -> dict[str, Any]:
+    """The report of :func:`analyze_pairs` (a dict of plain Python values)."""
+    return analyze_pairs(U, V, **options).report
 
 
 def _region(m: float, b: float, n: int, d: int) -> dict[str, Any]:
@@ -151,16 +147,37 @@ def _region(m: float, b: float, n: int, d: int) -> dict[str, Any]:
     return info
 
 
+def _plain(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    if isinstance(x, (np.floating, float)):
+        x = float(x)
+        return x if math.isfinite(x) else ("inf" if x > 0 else "-inf" if x < 0 else "nan")
+    if isinstance(x, (np.integer, np.bool_)):
+        return x.item()
+    return x
+
+
+def to_json(rep: dict[str, Any]) -> str:
+    """The report as JSON (infinite values, e.g. ``n_cap`` where nothing caps N, as the strings ``"inf"``/``"-inf"``)."""
+    return json.dumps(_plain(rep), indent=1)
+
+
 def format_report(rep: dict[str, Any]) -> str:
     """Human-readable text of :func:`analyze`'s report."""
     f = lambda v: "n/a" if v is None else (f"{v:.6g}" if isinstance(v, float) else str(v))
-    lines = [f"paired embeddings: N = {rep['N']} pairs in d = {rep['d']}  [{rep['backend']}]", "",
+    yes = lambda v: "undecided" if v is None else ("yes" if v else "no")
+    q = rep["q"]
+    lines = [f"paired embeddings: N = {rep['N']} pairs in d = {rep['d']}  [{rep['backend']}, {rep['input']}; "
+             f"{rep['passes']} pass(es) over U V^T in {rep['tile'][0]} x {rep['tile'][1]} tiles]", "",
              "margin and relative bias (arXiv 2509.18552, Sec. 2; Tables 5-6):",
              f"  exact (min/max)      m* = {f(rep['m_minmax']):>10}   b*_rel = {f(rep['b_rel_minmax'])}",
-             f"  robust (P5 / P95)    m  = {f(rep['m_percentile']):>10}   b_rel  = {f(rep['b_rel_percentile'])}",
+             f"  {f'robust (P{q:g} / P{100 - q:g})':<20} m  = {f(rep['m_percentile']):>10}   b_rel  = {f(rep['b_rel_percentile'])}",
              f"  means                m  = {f(rep['m_mean']):>10}   b_rel  = {f(rep['b_rel_mean'])}",
              f"  constellation: {'yes' if rep['is_constellation'] else 'no'}"
-             + (f" (every b_rel in [{f(rep['b_rel_minmax'] - rep['m_minmax'])}, {f(rep['b_rel_minmax'] + rep['m_minmax'])}]"
+             + (f" (every b_rel in [{f(rep['admissible_b_rel'][0])}, {f(rep['admissible_b_rel'][1])}]"
                 " gives margin >= 0)" if rep["is_constellation"] else ""),
              "", f"xi = {f(rep['xi'])}   (unsquared variant {f(rep['xi_unsquared'])}; 0 iff all U_i - V_i are equal)",
              "", f"retrieval: U->V {100 * rep['retrieval_u2v']:.2f}%, V->U {100 * rep['retrieval_v2u']:.2f}% top-1"]
@@ -171,15 +188,19 @@ def format_report(rep: dict[str, Any]) -> str:
                   f"  sum {f(rep['loss_sum'])}   per-anchor {f(rep['loss_per_anchor'])}   N^2-mean {f(rep['loss_mean'])}"]
         if "certified_m" in rep:
             lines.append(f"  loss < log 2 certifies an ({f(rep['certified_m'])}, {f(rep['certified_b_rel'])})-constellation (Thm 3.1)")
+    sep, th = rep["separation"], rep["thm36"]
     lines += ["", "modality gap (Thm 3.6):",
-              f"  linearly separable through the origin: {'yes' if rep['separable'] else 'no'}"
-              f" (LP margin {f(rep['separation_margin'])})",
-              f"  sign pattern s_ii > 0 > s_ij: {'yes' if rep['sign_pattern_24'] else 'no'}"]
+              f"  linearly separable through the origin: {yes(rep['separable'])} (margin {f(rep['separation_margin'])})",
+              f"    {sep['certificate']}", f"    [{sep['method']}]"]
+    if sep["reason"]:
+        lines.append(f"    {sep['reason']}")
+    lines.append(f"  sign pattern s_ii > 0 > s_ij: {'yes' if rep['sign_pattern_24'] else 'no'}")
     if rep.get("thm36_min_h_u") is not None:
         lines.append(f"  min-norm direction h: min <h,U_i> = {f(rep['thm36_min_h_u'])}, "
                      f"{rep['thm36_v_negative']} of {rep['N']} V's on the negative side (support {rep['thm36_support']})")
-    else:
+    elif th["exists"] is False:
         lines.append("  no open half-space contains every U_i")
+    lines.append(f"    {th['certificate']}  [{th['method']}]" + (f"; {th['reason']}" if th["reason"] else ""))
     reg = rep["region"]
     lines += ["", f"feasible region (Thm 3.4): {reg['where']}"]
     if "n_cap" in reg:
@@ -191,4 +212,6 @@ def format_report(rep: dict[str, Any]) -> str:
         if "log_N_lower_d" in reg:
             lines.append(f"  in d = {rep['d']}: log N_max in [{f(reg['log_N_lower_d'])}, {f(reg['log_N_upper_d'])}]"
                          f" (you have log N = {math.log(rep['N']):.4g})")
+    s = rep["seconds"]
+    lines += ["", f"time: {s['similarities']:.3g} s similarities, {s['separability']:.3g} s separability, {s['total']:.3g} s in all"]
     return "\n".join(lines)

@@ -34,6 +34,7 @@ __all__ = [
     "linear_separation",
     "min_norm_point",
     "min_norm_separator",
+    "separation_lp",
     "sign_pattern_holds",
     "wendel_hemisphere_probability",
 ]
@@ -181,25 +182,31 @@ def linear_separation(U: Any, V: Any, *, tol: float = 1e-9) -> LinearSeparation:
     max s  s.t.  <h, U_i> >= s,  <h, V_j> <= -s,  -1 <= h_k <= 1,  s <= 1  (scipy.optimize.linprog, HiGHS).
     """
     Uh, Vh = _host_pair(U, V)
-    n, d = Uh.shape
-    c = np.zeros(d + 1)
-    c[-1] = -1.0
-    A = np.concatenate([np.concatenate([-Uh, np.ones((n, 1))], axis=1), np.concatenate([Vh, np.ones((n, 1))], axis=1)])
-    res = linprog(c, A_ub=A, b_ub=np.zeros(2 * n), bounds=[(-1.0, 1.0)] * d + [(None, 1.0)], method="highs")
-    if res.status != 0:
-        raise RuntimeError(f"separability LP failed: {res.message}")
-    h = res.x[:d]
+    h, s, _ = separation_lp(Uh, Vh)
     hn = float(np.linalg.norm(h))
-    if res.x[-1] <= tol or hn == 0.0:
-        return LinearSeparation(False, h, float(res.x[-1]))
+    if s <= tol or hn == 0.0:
+        return LinearSeparation(False, h, s)
     h = h / hn
     margin = float(min((Uh @ h).min(), -(Vh @ h).max()))
     return LinearSeparation(margin > 0, h, margin)
 
 
+def separation_lp(Uh: np.ndarray, Vh: np.ndarray) -> tuple[np.ndarray, float, Any]:
+    """The LP of :func:`linear_separation` on host float64 rows Uh (n_u, d), Vh (n_v, d) (any counts):
+    (h, s, the ``scipy.optimize.OptimizeResult``, whose ``ineqlin.marginals`` are the dual weights)."""
+    n_u, d = Uh.shape
+    c = np.zeros(d + 1)
+    c[-1] = -1.0
+    A = np.concatenate([np.concatenate([-Uh, np.ones((n_u, 1))], axis=1), np.concatenate([Vh, np.ones((Vh.shape[0], 1))], axis=1)])
+    res = linprog(c, A_ub=A, b_ub=np.zeros(A.shape[0]), bounds=[(-1.0, 1.0)] * d + [(None, 1.0)], method="highs")
+    if res.status != 0:
+        raise RuntimeError(f"separability LP failed: {res.message}")
+    return res.x[:d], float(res.x[-1]), res
+
+
 def wendel_hemisphere_probability(N: int, d: int) -> float:
     """Wendel (1962): P(N i.i.d. uniform points on S^{d-1} lie in a common open hemisphere)
-    = 2^{-(N-1)} sum_{k=0}^{d-1} C(N-1, k). E.g. N = 99, d = 10: 5.51e-18 (spec G22)."""
+    = 2^{-(N-1)} sum_{k=0}^{d-1} C(N-1, k). E.g. N = 99, d = 10: 5.51e-18."""
     for name, v in (("N", N), ("d", d)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {v!r}")

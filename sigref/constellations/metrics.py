@@ -79,15 +79,16 @@ def _split(xp: Any, S: Any) -> tuple[Any, Any]:
     return xp.take(flat, diag_idx, axis=flat.ndim - 1), xp.take(flat, off_idx, axis=flat.ndim - 1)
 
 
-def _quantile(xp: Any, x: Any, q: float) -> Any:
-    """q-quantile (0 <= q <= 1) along the last axis, linear interpolation (NumPy's default method)."""
-    n = x.shape[-1]
+def _percentile(xp: Any, x: Any, p: float) -> Any:
+    """P_p along the last axis: ``numpy.percentile``'s linear method in the dtype of ``x``
+    (:mod:`sigref.constellations.percentiles` holds the definition)."""
+    from sigref.constellations.percentiles import percentile_indexes
+
+    k, k1, gamma = percentile_indexes(x.shape[-1], p)
     srt = xp.sort(x, axis=x.ndim - 1)
-    pos = q * (n - 1)
-    lo = int(math.floor(pos))
-    hi = min(lo + 1, n - 1)
-    frac = pos - lo
-    return srt[..., lo] * (1.0 - frac) + srt[..., hi] * frac
+    lo, hi = srt[..., k], srt[..., k1]
+    diff = hi - lo
+    return hi - diff * (1 - gamma) if gamma >= 0.5 else lo + diff * gamma
 
 
 def pair_statistics(U: Any, V: Any, form: str = "minmax", q: float = 5.0) -> tuple[Any, Any]:
@@ -106,7 +107,7 @@ def pair_statistics(U: Any, V: Any, form: str = "minmax", q: float = 5.0) -> tup
         return xp.min(pos, axis=-1), xp.max(neg, axis=-1)
     if form == "mean":
         return xp.mean(pos, axis=-1), xp.mean(neg, axis=-1)
-    return _quantile(xp, pos, q / 100.0), _quantile(xp, neg, 1.0 - q / 100.0)
+    return _percentile(xp, pos, q), _percentile(xp, neg, 100.0 - q)
 
 
 def margin_and_bias(U: Any, V: Any, form: str = "minmax", q: float = 5.0) -> tuple[Any, Any]:

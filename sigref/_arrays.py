@@ -88,9 +88,9 @@ def check_finite(xp: Any, name: str, x: Any) -> None:
         raise ValueError(f"{name} must be finite, got NaN or infinity")
 
 
-def check_embeddings(xp: Any, U: Any, V: Any, *, paired: bool = True) -> None:
+def check_embeddings(xp: Any, U: Any, V: Any, *, paired: bool = True, min_pairs: int = 2) -> None:
     """``U``, ``V``: finite real floating arrays (..., N, d) of one dtype and dimension d whose batch
-    shapes broadcast; ``paired``: the same number N >= 2 of rows (pair i is (u_i, v_i)).
+    shapes broadcast; ``paired``: the same number N >= ``min_pairs`` of rows (pair i is (u_i, v_i)).
 
     Dtypes and shapes are always checked; finiteness only for concrete arrays (:func:`known_true`)."""
     for name, x in (("U", U), ("V", V)):
@@ -103,8 +103,8 @@ def check_embeddings(xp: Any, U: Any, V: Any, *, paired: bool = True) -> None:
         raise ValueError(f"U and V must have the same embedding dimension d, got U {tuple(U.shape)} and V {tuple(V.shape)}")
     if paired and U.shape[-2] != V.shape[-2]:
         raise ValueError(f"U and V must hold the same number N of pairs, got U {tuple(U.shape)} and V {tuple(V.shape)}")
-    if paired and U.shape[-2] < 2:
-        raise ValueError(f"need N >= 2 pairs (one positive and at least one negative per anchor), got N = {U.shape[-2]}")
+    if paired and U.shape[-2] < min_pairs:
+        raise ValueError(f"need N >= {min_pairs} pairs (one positive and at least one negative per anchor), got N = {U.shape[-2]}")
     try:
         np.broadcast_shapes(tuple(U.shape[:-2]), tuple(V.shape[:-2]))
     except ValueError as exc:

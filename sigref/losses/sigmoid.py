@@ -191,7 +191,7 @@ def _finish_diagnostics(xp: Any, acc: dict[str, Any], n: int, m: int, opt: _Opti
 def _validate(U: Any, V: Any, t: Any, b: Any, b_rel: Any, *, reduction: str, gamma: float, detach_weight: bool,
               filter_threshold: float | None, negatives_only: bool, chunk_size: int | str | None) -> tuple[Any, Any, Any, _Options]:
     xp = namespace(U=U, V=V, t=t, b=b, b_rel=b_rel)
-    check_embeddings(xp, U, V, paired=not negatives_only)
+    check_embeddings(xp, U, V, paired=not negatives_only, min_pairs=1)  # N = 1: one rank's share of a batch
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
     if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not (0.0 <= gamma < math.inf):

@@ -358,7 +358,7 @@ def test_bad_input_is_a_clear_error(backend):
     cases = [
         (lambda: losses.sigmoid_loss(U, V, 1.0, 0.0), ValueError, "same number N of pairs"),
         (lambda: losses.sigmoid_loss(U, U[:, :2], 1.0, 0.0), ValueError, "embedding dimension"),
-        (lambda: losses.sigmoid_loss(U[:1, :], U[:1, :], 1.0, 0.0), ValueError, "N >= 2"),
+        (lambda: losses.sigmoid_loss(U[:0, :], U[:0, :], 1.0, 0.0), ValueError, "N >= 1"),
         (lambda: losses.sigmoid_loss(U[0, :], U[0, :], 1.0, 0.0), ValueError, r"\(\.\.\., N, d\)"),
         (lambda: losses.sigmoid_loss(U, U, 0.0, 0.0), ValueError, "t must be > 0"),
         (lambda: losses.sigmoid_loss(U, U, -2.0, 0.0), ValueError, "t must be > 0"),
@@ -479,3 +479,24 @@ def test_schedules_follow_their_closed_forms():
         cosine_decay(0, 1.0, 0)
     with pytest.raises(ValueError, match="gamma0 must be >= 0"):
         cosine_gamma(0, -1.0, 4)
+
+
+def test_one_pair_is_its_positive_term(backend):
+    """N = 1 (one rank's share of a batch of W pairs on W ranks): the loss is the positive term alone,
+    softplus(-(t <u, v> - b)), and its gradients are those of that term (finite differences)."""
+    u, v = uniform_sphere(61, (1, 3)), uniform_sphere(62, (1, 3))
+    t, b = 3.0, 1.5
+
+    def positive_term(u, v, t, b):
+        return float(np.logaddexp(0.0, -(t * float(u[0] @ v[0]) - b)))
+
+    res = losses.sigmoid_loss_and_grad(backend.asarray(u), backend.asarray(v), t, b)
+    assert float(res.value) == pytest.approx(positive_term(u, v, t, b), rel=1e-14)
+    h = 1e-6
+    for k in range(3):
+        e = np.zeros((1, 3))
+        e[0, k] = h
+        fd = (positive_term(u + e, v, t, b) - positive_term(u - e, v, t, b)) / (2 * h)
+        assert float(backend.to_numpy(res.grad["U"])[0, k]) == pytest.approx(fd, rel=1e-7, abs=1e-10)
+    fd_t = (positive_term(u, v, t + h, b) - positive_term(u, v, t - h, b)) / (2 * h)
+    assert float(res.grad["t"]) == pytest.approx(fd_t, rel=1e-7)

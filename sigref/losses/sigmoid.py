@@ -1,40 +1,57 @@
-"""The sigmoid contrastive loss, its modulated (MSCL) and filtered variants, with analytic gradients.
+r"""The sigmoid contrastive loss, its modulated (MSCL) and filtered variants, with analytic gradients.
 
-For paired unit embeddings U = (u_1..u_N), V = (v_1..v_M) (rows; leading batch axes allowed),
-inverse temperature t > 0 and bias b, the logits are (papers' convention, b subtracted)
+For paired unit embeddings :math:`U = (u_1, \dots, u_N)` and :math:`V = (v_1, \dots, v_M)` (rows;
+leading batch axes allowed), inverse temperature :math:`t > 0` and bias :math:`b`, the logits are
+(the papers' convention, :math:`b` subtracted)
 
-    z_ij = t <u_i, v_j> - b,
+.. math::
 
-pair (i, i) is positive and every (i, j != i) negative. With q_ij = -z_ii on positives and
-q_ij = z_ij on negatives, the per-pair loss is softplus(q) = -log sigma(-q), and
+    z_{ij} = t \langle u_i, v_j \rangle - b;
 
-    L(U, V; t, b) = r * sum_ij w(q_ij) softplus(q_ij)                        (1)
+pair :math:`(i, i)` is positive and every :math:`(i, j \ne i)` negative. With
+:math:`q_{ij} = -z_{ii}` on positives and :math:`q_{ij} = z_{ij}` on negatives, the per-pair loss
+is :math:`\operatorname{softplus}(q) = -\log\sigma(-q)`, and
+
+.. math::
+
+    L(U, V; t, b) = r \sum_{i, j} w(q_{ij}) \operatorname{softplus}(q_{ij}),
 
 - plain (Zhai et al. arXiv 2303.15343; Lee et al. arXiv 2402.12613 Sec. 1.2; Bangachev et al.
-  arXiv 2509.18552 eq. 1): w = 1;
-- modulated (MSCL, Basara): w = (1 - sigma(y z))^gamma = sigma(q)^gamma, computed as
-  exp(gamma * log_sigmoid(q)); gradients flow through w unless ``detach_weight``;
+  arXiv 2509.18552 eq. 1): :math:`w = 1`;
+- modulated (MSCL, Basara): :math:`w = (1 - \sigma(y z))^\gamma = \sigma(q)^\gamma` with labels
+  :math:`y = \pm 1`, computed as :math:`\exp(\gamma \log\sigma(q))`; gradients flow through
+  :math:`w` unless ``detach_weight``;
 - filtered (MSCL): the plain loss over the kept pairs, every positive and the negatives with
-  sigma(q)^gamma > threshold, still normalised by ``r`` (not by the number kept).
+  :math:`\sigma(q)^\gamma > \text{threshold}`, still normalised by :math:`r` (not by the number kept).
 
-The reduction factor r is 1 (``"sum"``, Bangachev's paper), 1/N (``"per_anchor"``: SigLIP,
-Lee's code) or 1/(N M) (``"mean"``: Bangachev's code). The relative-bias parameterisation
-(arXiv 2509.18552 Def. 1) is L_RB(U, V; t, b_rel) = L(U, V; t, t b_rel).
+The reduction factor :math:`r` is 1 (``"sum"``, Bangachev's paper), :math:`1/N`
+(``"per_anchor"``: SigLIP, Lee's code) or :math:`1/(N M)` (``"mean"``: Bangachev's code). The
+relative-bias parameterisation (arXiv 2509.18552 Def. 1) is
+:math:`L_{RB}(U, V; t, b_{rel}) = L(U, V; t, t\, b_{rel})`.
 
-Gradients, with G_ij = dL/dz_ij = r * dw.softplus/dq * dq/dz and S = U V^T:
+Gradients, with :math:`G_{ij} = \partial L / \partial z_{ij} = r \, \frac{d(w \operatorname{softplus})}{dq} \frac{dq}{dz}`
+and :math:`S = U V^\top`:
 
-    dL/dU = t G V,   dL/dV = t G^T U,   dL/dt = sum_ij G_ij S_ij,   dL/db = -sum_ij G_ij,
-    dL/d(log t) = t dL/dt;  at fixed b_rel: dL/dt = sum G S + b_rel dL/db, dL/db_rel = t dL/db.
+.. math::
 
-``chunk_size`` evaluates rows in blocks of that many anchors: memory O(chunk * M), results equal
-to the dense path up to the order of summation. Every block is computed as if all its pairs were
-negatives, then its (at most chunk) positive entries are replaced by their exact values, so no
-label matrix or mask is ever built. Where a plugin registers a loop primitive for the array
-library (:mod:`sigref.loops`, e.g. ``lax.scan`` under ``jax.jit``) the equal blocks are driven by
-it, so a compiled graph does not grow with N / chunk_size; otherwise by a Python loop.
+    \frac{\partial L}{\partial U} &= t\, G V, \qquad
+    \frac{\partial L}{\partial V} = t\, G^\top U, \qquad
+    \frac{\partial L}{\partial t} = \sum_{ij} G_{ij} S_{ij}, \qquad
+    \frac{\partial L}{\partial b} = -\sum_{ij} G_{ij}, \\
+    \frac{\partial L}{\partial \log t} &= t \frac{\partial L}{\partial t}; \qquad
+    \text{at fixed } b_{rel}: \
+    \frac{\partial L}{\partial t} = \sum_{ij} G_{ij} S_{ij} + b_{rel} \frac{\partial L}{\partial b}, \quad
+    \frac{\partial L}{\partial b_{rel}} = t \frac{\partial L}{\partial b}.
+
+``chunk_size`` evaluates rows in blocks of that many anchors: memory :math:`O(\text{chunk} \cdot M)`,
+results equal to the dense path up to the order of summation. Every block is computed as if all
+its pairs were negatives, then its (at most chunk) positive entries are replaced by their exact
+values, so no label matrix or mask is ever built. Where a plugin registers a loop primitive for
+the array library (:mod:`sigref.loops`, e.g. ``lax.scan`` under ``jax.jit``) the equal blocks are
+driven by it, so a compiled graph does not grow with N / chunk_size; otherwise by a Python loop.
 
 Under ``jax.jit`` (traced arrays) the value checks on t, b, U and V (finite, t > 0) are skipped
-and the shape, dtype and option checks still raise (see :mod:`sigref._arrays`).
+and the shape, dtype and option checks still raise (see ``sigref._arrays``).
 """
 
 from __future__ import annotations
@@ -50,9 +67,14 @@ from sigref._arrays import check_embeddings, namespace, param, positive_int
 from sigref.fused import PairOptions, pass_for
 from sigref.loops import Fold, fold_for
 from sigref.losses._result import LossResult, sum_to_shape
+from sigref.types import Array, Scalar
 
-__all__ = ["REDUCTIONS", "relative_bias_loss", "relative_bias_loss_and_grad", "sigmoid_loss", "sigmoid_loss_and_grad"]
+__all__ = ["REDUCTIONS", "logit_diagnostics", "relative_bias_loss", "relative_bias_loss_and_grad", "sigmoid_loss",
+           "sigmoid_loss_and_grad"]
 
+#: The accepted ``reduction`` values and their factor r: ``"sum"`` (r = 1, arXiv 2509.18552),
+#: ``"per_anchor"`` (r = 1/N: SigLIP, arXiv 2303.15343, and arXiv 2402.12613) and ``"mean"``
+#: (r = 1/(N M), the code of arXiv 2509.18552).
 REDUCTIONS = ("sum", "per_anchor", "mean")
 
 #: ``chunk_size="auto"``: rows per block such that a block holds about 2^22 pairs (16 MiB per
@@ -289,57 +311,466 @@ def _evaluate(U: Any, V: Any, t: Any, b: Any, b_rel: Any, want_grad: bool, want_
     return LossResult(value=value, grad=grad, diagnostics=diagnostics)
 
 
-def sigmoid_loss(U: Any, V: Any, t: Any, b: Any = None, *, b_rel: Any = None, reduction: str = "per_anchor",
-                 gamma: float = 0.0, detach_weight: bool = False, filter_threshold: float | None = None,
-                 negatives_only: bool = False, chunk_size: int | str | None = None) -> Any:
-    """Sigmoid contrastive loss (1) of unit rows ``U``, ``V`` of shape (..., N, d); returns shape (...).
+def sigmoid_loss(U: Array, V: Array, t: Scalar | Array, b: Scalar | Array | None = None, *, b_rel: Scalar | Array | None = None,
+                 reduction: str = "per_anchor", gamma: float = 0.0, detach_weight: bool = False, filter_threshold: float | None = None,
+                 negatives_only: bool = False, chunk_size: int | str | None = None) -> Array:
+    r"""Compute the sigmoid contrastive loss of paired embeddings (plain, MSCL-modulated or filtered).
+
+    With logits :math:`z_{ij} = t \langle u_i, v_j \rangle - b`, :math:`q_{ii} = -z_{ii}` on the
+    positive pairs and :math:`q_{ij} = z_{ij}` on the negative pairs :math:`i \ne j`,
+
+    .. math::
+
+        L(U, V; t, b) = r \sum_{i=1}^{N} \Big[ w(q_{ii}) \operatorname{softplus}(b - t \langle u_i, v_i \rangle)
+            + \sum_{j \ne i} w(q_{ij}) \operatorname{softplus}(t \langle u_i, v_j \rangle - b) \Big],
+
+    with :math:`r = 1, 1/N, 1/(N M)` for ``reduction="sum"``, ``"per_anchor"``, ``"mean"``. The
+    plain loss of SigLIP [1]_, Lee et al. [2]_ and Bangachev et al. [3]_ has :math:`w = 1`;
+    MSCL [4]_ modulates each pair by the confidence penalty
+
+    .. math::
+
+        w(q) = (1 - \sigma(y z))^{\gamma} = \sigma(q)^{\gamma}, \qquad y = \pm 1,
+
+    (computed as :math:`\exp(\gamma \log\sigma(q))`), and under hard-negative filtering applies the
+    plain loss to every positive and to the negatives with :math:`\sigma(q)^{\gamma} > \text{threshold}`
+    only, still with the factor :math:`r`. With ``b_rel`` the logits are
+    :math:`t (\langle u_i, v_j \rangle - b_{rel})`, the relative-bias loss of [3]_ (Def. 1).
 
     Parameters
     ----------
-    t : inverse temperature, > 0 (float or array broadcastable to the batch shape).
-    b : bias, subtracted from t<u, v>; or ``b_rel`` (keyword): relative bias, b = t * b_rel.
-    reduction : "sum" | "per_anchor" (divide by N) | "mean" (divide by N M).
-    gamma : MSCL confidence penalty; 0 is the plain loss.
-    detach_weight : treat sigma(q)^gamma as a constant in the gradient.
-    filter_threshold : MSCL hard-negative filtering threshold in (0, 1), or None.
-    negatives_only : every pair is a negative (a block of another rank's embeddings); then
-        U and V may hold different numbers of rows.
-    chunk_size : anchors per row block; memory O(chunk_size * M) instead of O(N M). ``"auto"``
-        picks about 2^22 / M rows (the fastest setting on CPUs); None evaluates one dense block.
+    U : Array, shape (..., N, d)
+        Anchor embeddings :math:`u_i` as rows, real floating; unit rows in the papers' setting
+        (the norms are not checked). Leading batch axes are allowed.
+    V : Array, shape (..., N, d)
+        Paired embeddings :math:`v_j`: the dtype and d of ``U``, a batch shape that broadcasts with
+        that of ``U``; shape (..., M, d) with ``negatives_only``.
+    t : float or Array
+        Inverse temperature :math:`t > 0`: a number or an array broadcastable to the batch shape.
+    b : float or Array, optional
+        Bias :math:`b`, subtracted from :math:`t \langle u, v \rangle`: a number or a batch-shaped
+        array. Give exactly one of ``b`` and ``b_rel``.
+    b_rel : float or Array, optional
+        Relative bias :math:`b_{rel}` (keyword only); the logits then use :math:`b = t\, b_{rel}`.
+    reduction : {"per_anchor", "sum", "mean"}, optional
+        The factor :math:`r`: ``"per_anchor"`` (default) divides the sum over all pairs by N,
+        ``"sum"`` keeps it, ``"mean"`` divides by N M (see ``sigref.losses.REDUCTIONS``).
+    gamma : float, optional
+        MSCL confidence penalty :math:`\gamma \ge 0`; 0 (default) is the plain loss.
+    detach_weight : bool, optional
+        Treat :math:`\sigma(q)^{\gamma}` as a constant in the gradient (matters only for
+        :func:`sigref.losses.sigmoid_loss_and_grad`).
+    filter_threshold : float or None, optional
+        MSCL hard-negative filtering threshold in (0, 1), or None (default: no filtering). With
+        ``gamma = 0`` every pair is kept.
+    negatives_only : bool, optional
+        Treat every pair as a negative (a block of another rank's embeddings in a distributed
+        loss); then ``U`` and ``V`` may hold different numbers N and M of rows.
+    chunk_size : int or "auto" or None, optional
+        Anchors per row block, c: memory :math:`O(c M)` instead of :math:`O(N M)`, the same value
+        up to the order of summation. ``"auto"`` picks about :math:`2^{22} / M` rows (the fastest
+        setting on CPUs); None (default) evaluates one dense block.
+
+    Returns
+    -------
+    Array, shape (...)
+        The loss for each batch index (the broadcast batch shape of ``U``, ``V``, ``t`` and ``b``),
+        in the dtype of ``U``; 0-d without batch axes.
+
+    Raises
+    ------
+    TypeError
+        If the arrays come from different array libraries; if ``U`` or ``V`` is not a real
+        floating array, or they differ in dtype; if ``t``, ``b`` or ``b_rel`` is a bool or a
+        non-floating array; if both or neither of ``b`` and ``b_rel`` are given.
+    ValueError
+        If ``U`` or ``V`` has fewer than two axes, their d differ, their batch shapes do not
+        broadcast, or (unless ``negatives_only``) their N differ; if ``reduction``,
+        ``gamma`` (finite, >= 0), ``filter_threshold`` (in (0, 1)) or ``chunk_size`` (an integer
+        >= 1 or ``"auto"``) is invalid; if ``t`` is not > 0, or ``U``, ``V``, ``t``, ``b`` hold NaN
+        or infinity (value checks, skipped for traced arrays under ``jax.jit``).
+
+    See Also
+    --------
+    sigref.losses.sigmoid_loss_and_grad : The value with its analytic gradients.
+    sigref.losses.relative_bias_loss : The loss in the relative-bias parameterisation.
+    sigref.losses.siglip_loss : The same loss in SigLIP's ``(logit_scale, logit_bias)`` convention.
+
+    References
+    ----------
+    .. [1] X. Zhai, B. Mustafa, A. Kolesnikov, L. Beyer, "Sigmoid Loss for Language Image
+       Pre-Training", arXiv:2303.15343, https://arxiv.org/abs/2303.15343
+    .. [2] C. Lee, J. Chang, J. Sohn, "Analysis of Using Sigmoid Loss for Contrastive Learning",
+       arXiv:2402.12613, https://arxiv.org/abs/2402.12613
+    .. [3] K. Bangachev, G. Bresler, I. Noman, Y. Polyanskiy, "Global Minimizers of Sigmoid
+       Contrastive Loss", arXiv:2509.18552, https://arxiv.org/abs/2509.18552
+    .. [4] F. Basara, "Modulated Sigmoid Contrastive Loss for Vision" (MSCL), reference code at
+       https://github.com/filipbasara0/sigmoid-contrastive-loss
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigref.losses import sigmoid_loss
+    >>> from sigref.optim import project_to_sphere
+    >>> from sigref.sampling import uniform_sphere
+    >>> U = uniform_sphere(0, (4, 3))
+    >>> V = project_to_sphere(U + 0.3 * uniform_sphere(1, (4, 3)))
+    >>> L = sigmoid_loss(U, V, 5.0, 2.0)
+    >>> print(f"{float(L):.6f}")
+    1.351919
+
+    The same number from the definition, with labels :math:`y = 2I - 1` and :math:`q = -y z`:
+
+    >>> z = 5.0 * U @ V.T - 2.0
+    >>> y = 2.0 * np.eye(4) - 1.0
+    >>> print(f"{np.logaddexp(0.0, -y * z).sum() / 4:.6f}")
+    1.351919
+
+    ``"sum"`` is N times ``"per_anchor"``, which is N times ``"mean"`` here (M = N = 4):
+
+    >>> s = sigmoid_loss(U, V, 5.0, 2.0, reduction="sum")
+    >>> m = sigmoid_loss(U, V, 5.0, 2.0, reduction="mean")
+    >>> print(round(float(s / L), 9), round(float(L / m), 9))
+    4.0 4.0
+
+    Orthonormal pairs at SigLIP's initialisation t = b = 10 have :math:`z_{ii} = 0` and
+    :math:`z_{ij} = -10`, so the loss is :math:`\log 2 + (N - 1) \operatorname{softplus}(-10)`:
+
+    >>> E = np.eye(4)
+    >>> print(f"{float(sigmoid_loss(E, E, 10.0, 10.0)):.6f}", f"{np.log(2.0) + 3 * np.log1p(np.exp(-10.0)):.6f}")
+    0.693283 0.693283
+
+    MSCL's weighting lowers the loss; chunking does not change it; batch axes give one loss each:
+
+    >>> print(f"{float(sigmoid_loss(U, V, 5.0, 2.0, gamma=1.0)):.6f}")
+    0.864613
+    >>> bool(np.isclose(sigmoid_loss(U, V, 5.0, 2.0, chunk_size=3), L, rtol=1e-14, atol=0.0))
+    True
+    >>> sigmoid_loss(uniform_sphere(2, (3, 4, 3)), uniform_sphere(3, (3, 4, 3)), np.array([1.0, 5.0, 10.0]), 2.0).shape
+    (3,)
     """
     return _evaluate(U, V, t, b, b_rel, False, False, reduction=reduction, gamma=gamma, detach_weight=detach_weight,
                      filter_threshold=filter_threshold, negatives_only=negatives_only, chunk_size=chunk_size).value
 
 
-def sigmoid_loss_and_grad(U: Any, V: Any, t: Any, b: Any = None, *, b_rel: Any = None, reduction: str = "per_anchor",
-                          gamma: float = 0.0, detach_weight: bool = False, filter_threshold: float | None = None,
-                          negatives_only: bool = False, chunk_size: int | str | None = None,
+def sigmoid_loss_and_grad(U: Array, V: Array, t: Scalar | Array, b: Scalar | Array | None = None, *, b_rel: Scalar | Array | None = None,
+                          reduction: str = "per_anchor", gamma: float = 0.0, detach_weight: bool = False,
+                          filter_threshold: float | None = None, negatives_only: bool = False, chunk_size: int | str | None = None,
                           diagnostics: bool = False) -> LossResult:
-    """Value and analytic gradients of :func:`sigmoid_loss` (same arguments).
+    r"""Compute the sigmoid loss and its analytic gradients, optionally with logit diagnostics.
 
-    ``grad`` has keys "U", "V", "t", "log_t" and "b" (or "b_rel" when the relative bias was
-    given; "t" is then the derivative at fixed b_rel). With ``diagnostics=True`` the result
-    also carries min/mean/max positive and negative logits, the batch's margin m* and b*_rel
-    (arXiv 2509.18552 Sec. 2) and the fraction of pairs kept by filtering.
+    The value is that of :func:`sigref.losses.sigmoid_loss`. With
+    :math:`G_{ij} = \partial L / \partial z_{ij}` and :math:`S = U V^\top`, the gradients are
+
+    .. math::
+
+        \frac{\partial L}{\partial U} = t\, G V, \qquad
+        \frac{\partial L}{\partial V} = t\, G^\top U, \qquad
+        \frac{\partial L}{\partial t} = \sum_{ij} G_{ij} S_{ij}, \qquad
+        \frac{\partial L}{\partial b} = -\sum_{ij} G_{ij},
+
+    and :math:`\partial L / \partial \log t = t\, \partial L / \partial t`. With ``b_rel``
+    (:math:`b = t\, b_{rel}`) the derivatives are taken at fixed :math:`b_{rel}`:
+    :math:`\partial L / \partial t = \sum_{ij} G_{ij} S_{ij} + b_{rel}\, \partial L / \partial b` and
+    :math:`\partial L / \partial b_{rel} = t\, \partial L / \partial b`. The diagnostics report the
+    extreme and mean logits and, from them (:math:`s_{ij} = \langle u_i, v_j \rangle`), the batch's
+    margin and optimal relative bias of Bangachev et al. [1]_ (Sec. 2):
+
+    .. math::
+
+        m^* = \tfrac12 \big(\min_i s_{ii} - \max_{i \ne j} s_{ij}\big), \qquad
+        b^*_{rel} = \tfrac12 \big(\min_i s_{ii} + \max_{i \ne j} s_{ij}\big).
+
+    Parameters
+    ----------
+    U : Array, shape (..., N, d)
+        Anchor embeddings, as in :func:`sigref.losses.sigmoid_loss`.
+    V : Array, shape (..., N, d)
+        Paired embeddings (shape (..., M, d) with ``negatives_only``).
+    t : float or Array
+        Inverse temperature :math:`t > 0`, a number or batch-shaped.
+    b : float or Array, optional
+        Bias :math:`b`; give exactly one of ``b`` and ``b_rel``.
+    b_rel : float or Array, optional
+        Relative bias, :math:`b = t\, b_{rel}`; the gradient then has ``"b_rel"`` instead of ``"b"``.
+    reduction : {"per_anchor", "sum", "mean"}, optional
+        The reduction factor r (1/N, 1, 1/(N M)); default ``"per_anchor"``.
+    gamma : float, optional
+        MSCL confidence penalty :math:`\gamma \ge 0` (default 0: the plain loss).
+    detach_weight : bool, optional
+        Treat the weight :math:`\sigma(q)^{\gamma}` as a constant in the gradient.
+    filter_threshold : float or None, optional
+        MSCL hard-negative filtering threshold in (0, 1), or None (no filtering).
+    negatives_only : bool, optional
+        Every pair is a negative; ``U`` and ``V`` may then hold different numbers of rows.
+    chunk_size : int or "auto" or None, optional
+        Anchors per row block, c (memory :math:`O(c M)`), ``"auto"``, or None
+        (one dense block).
+    diagnostics : bool, optional
+        Also return the logit diagnostics (default False).
+
+    Returns
+    -------
+    LossResult
+        ``value``: the loss, shape (...). ``grad``: a dict with ``"U"`` and ``"V"`` (the shapes of
+        ``U`` and ``V``), ``"t"`` and ``"log_t"`` (the shape of ``t``, 0-d for a number) and
+        ``"b"`` or ``"b_rel"`` (the shape of that argument). ``diagnostics``: None, or with
+        ``diagnostics=True`` a dict of batch-shaped arrays ``"pos_logit_min"``,
+        ``"pos_logit_mean"``, ``"pos_logit_max"`` (over :math:`z_{ii}`), ``"neg_logit_min"``,
+        ``"neg_logit_mean"``, ``"neg_logit_max"`` (over :math:`z_{ij}, i \ne j`), ``"margin"``
+        (:math:`m^*`), ``"b_rel_star"`` (:math:`b^*_{rel}`) and ``"kept_fraction"`` (the fraction
+        of the N M pairs kept by filtering, 1 without it); with ``negatives_only`` the positive
+        entries, margin and ``b_rel_star`` are absent.
+
+    Raises
+    ------
+    TypeError
+        As :func:`sigref.losses.sigmoid_loss`: mixed array libraries, non-floating or mismatched
+        dtypes, a bool or non-floating ``t``/``b``/``b_rel``, both or neither of ``b`` and ``b_rel``.
+    ValueError
+        As :func:`sigref.losses.sigmoid_loss`: bad shapes, options or values (t <= 0, NaN, infinity).
+
+    See Also
+    --------
+    sigref.losses.sigmoid_loss : The value alone.
+    sigref.losses.logit_diagnostics : The diagnostics alone.
+
+    References
+    ----------
+    .. [1] K. Bangachev, G. Bresler, I. Noman, Y. Polyanskiy, "Global Minimizers of Sigmoid
+       Contrastive Loss", arXiv:2509.18552, https://arxiv.org/abs/2509.18552
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigref.losses import sigmoid_loss, sigmoid_loss_and_grad
+    >>> from sigref.optim import project_to_sphere
+    >>> from sigref.sampling import uniform_sphere
+    >>> U = uniform_sphere(0, (4, 3))
+    >>> V = project_to_sphere(U + 0.3 * uniform_sphere(1, (4, 3)))
+    >>> res = sigmoid_loss_and_grad(U, V, 5.0, 2.0)
+    >>> sorted(res.grad), res.grad["U"].shape
+    (['U', 'V', 'b', 'log_t', 't'], (4, 3))
+    >>> print(f"{float(res.value):.6f} {float(res.grad['b']):.6f} {float(res.grad['t']):.6f}")
+    1.351919 -0.700118 0.325625
+
+    The derivative in b agrees with a central difference:
+
+    >>> h = 1e-6
+    >>> fd = (sigmoid_loss(U, V, 5.0, 2.0 + h) - sigmoid_loss(U, V, 5.0, 2.0 - h)) / (2 * h)
+    >>> print(f"{float(fd):.6f}")
+    -0.700118
+
+    The margin of this batch is positive: every positive similarity exceeds every negative one.
+
+    >>> d = sigmoid_loss_and_grad(U, V, 5.0, 2.0, diagnostics=True).diagnostics
+    >>> print(f"{float(d['margin']):.6f} {float(d['b_rel_star']):.6f}")
+    0.080435 0.873566
     """
     return _evaluate(U, V, t, b, b_rel, True, diagnostics, reduction=reduction, gamma=gamma, detach_weight=detach_weight,
                      filter_threshold=filter_threshold, negatives_only=negatives_only, chunk_size=chunk_size)
 
 
-def logit_diagnostics(U: Any, V: Any, t: Any, b: Any = None, *, b_rel: Any = None, gamma: float = 0.0,
-                      filter_threshold: float | None = None, negatives_only: bool = False,
-                      chunk_size: int | str | None = None) -> dict[str, Any]:
-    """The diagnostics of :func:`sigmoid_loss_and_grad` alone (no gradients computed)."""
+def logit_diagnostics(U: Array, V: Array, t: Scalar | Array, b: Scalar | Array | None = None, *, b_rel: Scalar | Array | None = None,
+                      gamma: float = 0.0, filter_threshold: float | None = None, negatives_only: bool = False,
+                      chunk_size: int | str | None = None) -> dict[str, Array]:
+    r"""Compute the logit diagnostics of :func:`sigref.losses.sigmoid_loss_and_grad` alone.
+
+    No gradients are computed: the extreme and mean logits :math:`z_{ij} = t \langle u_i, v_j \rangle - b`
+    of the positive and negative pairs, the margin
+    :math:`m^* = (\min_i s_{ii} - \max_{i \ne j} s_{ij}) / 2` and the optimal relative bias
+    :math:`b^*_{rel} = (\min_i s_{ii} + \max_{i \ne j} s_{ij}) / 2` of Bangachev et al. [1]_
+    (Sec. 2; :math:`s_{ij} = \langle u_i, v_j \rangle`), and the fraction of pairs kept by filtering.
+
+    Parameters
+    ----------
+    U : Array, shape (..., N, d)
+        Anchor embeddings, as in :func:`sigref.losses.sigmoid_loss`.
+    V : Array, shape (..., N, d)
+        Paired embeddings (shape (..., M, d) with ``negatives_only``).
+    t : float or Array
+        Inverse temperature :math:`t > 0`.
+    b : float or Array, optional
+        Bias :math:`b`; give exactly one of ``b`` and ``b_rel``.
+    b_rel : float or Array, optional
+        Relative bias, :math:`b = t\, b_{rel}`.
+    gamma : float, optional
+        MSCL exponent :math:`\gamma`: with ``filter_threshold`` it decides which negatives are kept.
+    filter_threshold : float or None, optional
+        MSCL filtering threshold in (0, 1), or None (then ``"kept_fraction"`` is 1).
+    negatives_only : bool, optional
+        Every pair is a negative (no positive entries, margin or ``b_rel_star`` in the result).
+    chunk_size : int or "auto" or None, optional
+        Anchors per row block, ``"auto"``, or None (one dense block).
+
+    Returns
+    -------
+    dict of str to Array
+        Batch-shaped arrays ``"neg_logit_min"``, ``"neg_logit_mean"``, ``"neg_logit_max"``,
+        ``"pos_logit_min"``, ``"pos_logit_mean"``, ``"pos_logit_max"``, ``"margin"``,
+        ``"b_rel_star"`` and ``"kept_fraction"``.
+
+    Raises
+    ------
+    TypeError
+        As :func:`sigref.losses.sigmoid_loss` (array libraries, dtypes, ``b``/``b_rel``).
+    ValueError
+        As :func:`sigref.losses.sigmoid_loss` (shapes, options, values).
+
+    See Also
+    --------
+    sigref.losses.sigmoid_loss_and_grad : The loss and gradients, with these diagnostics on request.
+
+    References
+    ----------
+    .. [1] K. Bangachev, G. Bresler, I. Noman, Y. Polyanskiy, "Global Minimizers of Sigmoid
+       Contrastive Loss", arXiv:2509.18552, https://arxiv.org/abs/2509.18552
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigref.losses import logit_diagnostics
+    >>> from sigref.optim import project_to_sphere
+    >>> from sigref.sampling import uniform_sphere
+    >>> U = uniform_sphere(0, (4, 3))
+    >>> V = project_to_sphere(U + 0.3 * uniform_sphere(1, (4, 3)))
+    >>> d = logit_diagnostics(U, V, 5.0, 2.0)
+    >>> print({k: round(float(v), 4) for k, v in d.items() if k.startswith("pos")})
+    {'pos_logit_min': 2.77, 'pos_logit_mean': 2.7854, 'pos_logit_max': 2.8236}
+
+    The margin from the similarities directly:
+
+    >>> S = U @ V.T
+    >>> neg = S[~np.eye(4, dtype=bool)]
+    >>> print(f"{(S.diagonal().min() - neg.max()) / 2:.6f} {float(d['margin']):.6f}")
+    0.080435 0.080435
+    """
     return _evaluate(U, V, t, b, b_rel, False, True, reduction="sum", gamma=gamma, detach_weight=False,
                      filter_threshold=filter_threshold, negatives_only=negatives_only, chunk_size=chunk_size).diagnostics
 
 
-def relative_bias_loss(U: Any, V: Any, t: Any, b_rel: Any, **options: Any) -> Any:
-    """L_RB(U, V; t, b_rel) = L(U, V; t, t b_rel) (arXiv 2509.18552 Def. 1)."""
+def relative_bias_loss(U: Array, V: Array, t: Scalar | Array, b_rel: Scalar | Array, **options: Any) -> Array:
+    r"""Compute the sigmoid loss in the relative-bias parameterisation of Bangachev et al.
+
+    Definition 1 of [1]_:
+
+    .. math::
+
+        L_{RB}(U, V; t, b_{rel}) = L(U, V; t, t\, b_{rel})
+            = r \Big[ \sum_i \operatorname{softplus}\big(-t (s_{ii} - b_{rel})\big)
+            + \sum_{i \ne j} \operatorname{softplus}\big(t (s_{ij} - b_{rel})\big) \Big],
+
+    with :math:`s_{ij} = \langle u_i, v_j \rangle`: the bias is measured in units of the
+    similarity, so that :math:`b_{rel}` stays fixed while :math:`t` grows.
+
+    Parameters
+    ----------
+    U : Array, shape (..., N, d)
+        Anchor embeddings (unit rows), as in :func:`sigref.losses.sigmoid_loss`.
+    V : Array, shape (..., N, d)
+        Paired embeddings.
+    t : float or Array
+        Inverse temperature :math:`t > 0`.
+    b_rel : float or Array
+        Relative bias :math:`b_{rel}`, a number or batch-shaped array.
+    **options
+        The keyword options of :func:`sigref.losses.sigmoid_loss` (``reduction``, ``gamma``,
+        ``chunk_size``, ...); ``b`` is not allowed.
+
+    Returns
+    -------
+    Array, shape (...)
+        The loss for each batch index.
+
+    Raises
+    ------
+    TypeError
+        As :func:`sigref.losses.sigmoid_loss`; also if ``b`` is passed in ``options``.
+    ValueError
+        As :func:`sigref.losses.sigmoid_loss`.
+
+    See Also
+    --------
+    sigref.losses.relative_bias_loss_and_grad : The value with its gradients.
+
+    References
+    ----------
+    .. [1] K. Bangachev, G. Bresler, I. Noman, Y. Polyanskiy, "Global Minimizers of Sigmoid
+       Contrastive Loss", arXiv:2509.18552, https://arxiv.org/abs/2509.18552
+
+    Examples
+    --------
+    >>> from sigref.losses import relative_bias_loss, sigmoid_loss
+    >>> from sigref.optim import project_to_sphere
+    >>> from sigref.sampling import uniform_sphere
+    >>> U = uniform_sphere(0, (4, 3))
+    >>> V = project_to_sphere(U + 0.3 * uniform_sphere(1, (4, 3)))
+    >>> L_rb = relative_bias_loss(U, V, 5.0, 0.4, reduction="sum")
+    >>> print(f"{float(L_rb):.6f} {float(sigmoid_loss(U, V, 5.0, 5.0 * 0.4, reduction='sum')):.6f}")
+    5.407677 5.407677
+    """
     return sigmoid_loss(U, V, t, b_rel=b_rel, **options)
 
 
-def relative_bias_loss_and_grad(U: Any, V: Any, t: Any, b_rel: Any, **options: Any) -> LossResult:
-    """Value and gradients of :func:`relative_bias_loss`; grad keys "U", "V", "t", "log_t", "b_rel"."""
-    return sigmoid_loss_and_grad(U, V, t, b_rel=b_rel, **options)
+def relative_bias_loss_and_grad(U: Array, V: Array, t: Scalar | Array, b_rel: Scalar | Array, **options: Any) -> LossResult:
+    r"""Compute the relative-bias loss and its gradients at fixed relative bias.
 
+    The value is :math:`L_{RB}(U, V; t, b_{rel}) = L(U, V; t, t\, b_{rel})`
+    (:func:`sigref.losses.relative_bias_loss`); with :math:`b = t\, b_{rel}`,
+
+    .. math::
+
+        \frac{\partial L_{RB}}{\partial t} = \frac{\partial L}{\partial t}\Big|_b
+            + b_{rel} \frac{\partial L}{\partial b}, \qquad
+        \frac{\partial L_{RB}}{\partial b_{rel}} = t \frac{\partial L}{\partial b}.
+
+    Parameters
+    ----------
+    U : Array, shape (..., N, d)
+        Anchor embeddings, as in :func:`sigref.losses.sigmoid_loss`.
+    V : Array, shape (..., N, d)
+        Paired embeddings.
+    t : float or Array
+        Inverse temperature :math:`t > 0`.
+    b_rel : float or Array
+        Relative bias :math:`b_{rel}`.
+    **options
+        The keyword options of :func:`sigref.losses.sigmoid_loss_and_grad` (``reduction``,
+        ``gamma``, ``chunk_size``, ``diagnostics``, ...); ``b`` is not allowed.
+
+    Returns
+    -------
+    LossResult
+        ``value`` of shape (...); ``grad`` with keys ``"U"``, ``"V"``, ``"t"`` (at fixed
+        :math:`b_{rel}`), ``"log_t"`` and ``"b_rel"``; ``diagnostics`` as in
+        :func:`sigref.losses.sigmoid_loss_and_grad`.
+
+    Raises
+    ------
+    TypeError
+        As :func:`sigref.losses.sigmoid_loss`; also if ``b`` is passed in ``options``.
+    ValueError
+        As :func:`sigref.losses.sigmoid_loss`.
+
+    See Also
+    --------
+    sigref.losses.sigmoid_loss_and_grad : The same gradients in the :math:`(t, b)` parameterisation.
+
+    Examples
+    --------
+    The derivative in t at fixed :math:`b_{rel}` against a central difference:
+
+    >>> from sigref.losses import relative_bias_loss, relative_bias_loss_and_grad
+    >>> from sigref.optim import project_to_sphere
+    >>> from sigref.sampling import uniform_sphere
+    >>> U = uniform_sphere(0, (4, 3))
+    >>> V = project_to_sphere(U + 0.3 * uniform_sphere(1, (4, 3)))
+    >>> res = relative_bias_loss_and_grad(U, V, 5.0, 0.4)
+    >>> sorted(res.grad)
+    ['U', 'V', 'b_rel', 'log_t', 't']
+    >>> h = 1e-6
+    >>> fd = (relative_bias_loss(U, V, 5.0 + h, 0.4) - relative_bias_loss(U, V, 5.0 - h, 0.4)) / (2 * h)
+    >>> print(f"{float(res.grad['t']):.6f} {float(fd):.6f}")
+    0.045577 0.045577
+    """
+    return sigmoid_loss_and_grad(U, V, t, b_rel=b_rel, **options)

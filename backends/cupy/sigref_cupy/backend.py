@@ -1,4 +1,31 @@
-"""The ``cupy`` backend spec. Importable without CuPy: availability is checked on demand."""
+"""The ``cupy`` backend spec. Importable without CuPy: availability is checked on demand.
+
+:data:`CUPY` is the :class:`sigref.backend.BackendSpec` that the entry point ``cupy`` of the group
+``sigref.backends`` names. Its ``check`` raises :class:`sigref.backend.BackendUnavailable` with the
+reason where CuPy is not installed or no CUDA device is found (so the registry reports the backend
+as unavailable instead of failing); its devices are ``"cuda:0"``, ``"cuda:1"``, ... for every GPU,
+``to_numpy`` is ``cupy.asnumpy`` and ``synchronize`` waits for the device.
+
+Examples
+--------
+Without a GPU, what the plugin registers:
+
+>>> from sigref.backend import backend_spec
+>>> from sigref_cupy.backend import CUPY
+>>> backend_spec("cupy") is CUPY
+True
+>>> CUPY.name, CUPY.module, CUPY.has_autograd
+('cupy', 'cupy', False)
+
+On a machine with CuPy and a CUDA GPU (not run here: the development machine has no GPU):
+
+>>> from sigref.backend import get_backend
+>>> backend = get_backend("cupy", dtype="float32")  # doctest: +SKIP
+>>> backend.device  # doctest: +SKIP
+<CUDA Device 0>
+>>> backend.to_numpy(backend.asarray([1.0, 2.0]) * 2).tolist()  # doctest: +SKIP
+[2.0, 4.0]
+"""
 
 from __future__ import annotations
 
@@ -8,6 +35,8 @@ from typing import Any
 import numpy as np
 
 from sigref.backend import BackendSpec, BackendUnavailable
+
+__all__ = ["CUPY"]
 
 
 def _cupy() -> Any:
@@ -43,6 +72,7 @@ def _synchronize(device: Any) -> None:
     _cupy().cuda.Device(device.id).synchronize()
 
 
+#: The ``cupy`` backend: CUDA devices ``cuda:i``, float32 and float64, no autograd.
 CUPY = BackendSpec(
     name="cupy",
     module="cupy",

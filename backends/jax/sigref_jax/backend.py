@@ -5,6 +5,24 @@ silently gives float32. Importing this module (the registry does, on first use o
 turns it on, so that both dtypes of the test matrix mean what they say; float32 arrays stay
 float32. Set ``JAX_ENABLE_X64=0`` in the environment before the first import to keep JAX's
 32-bit default (the backend then offers float32 only and a float64 request is an error).
+
+:data:`JAX` is the :class:`sigref.backend.BackendSpec` that the entry point ``jax`` of the group
+``sigref.backends`` names: devices ``"cpu"`` and, where jaxlib has them, ``"gpu"``, ``"gpu:i"``,
+``"tpu"``, ``"tpu:i"``; ``to_numpy`` is ``jax.device_get``; ``synchronize`` waits for the device's
+queue (JAX dispatches asynchronously).
+
+Examples
+--------
+>>> from sigref.backend import backend_spec, get_backend
+>>> from sigref_jax.backend import JAX
+>>> backend_spec("jax") is JAX
+True
+>>> JAX.devices()[0], JAX.has_autograd
+('cpu', True)
+>>> backend = get_backend("jax", device="cpu", dtype="float64")
+>>> x = backend.asarray([0.5, 2.0])
+>>> str(x.dtype), backend.to_numpy(x * 2).tolist()
+('float64', [1.0, 4.0])
 """
 
 from __future__ import annotations
@@ -16,6 +34,8 @@ import jax
 import numpy as np
 
 from sigref.backend import BackendSpec, BackendUnavailable
+
+__all__ = ["JAX"]
 
 if os.environ.get("JAX_ENABLE_X64", "1").strip().lower() not in ("0", "false"):
     jax.config.update("jax_enable_x64", True)
@@ -57,6 +77,7 @@ def _synchronize(device: Any) -> None:
     jax.device_put(0.0, device).block_until_ready()
 
 
+#: The ``jax`` backend: CPU (GPU, TPU) devices, float32 and float64, ``has_autograd=True``.
 JAX = BackendSpec(
     name="jax",
     module="jax.numpy",

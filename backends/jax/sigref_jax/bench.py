@@ -12,9 +12,10 @@ reported apart, in the row's ``elementwise`` field ("compiled in X s"). Register
 ``mscl``
     :func:`sigref_jax.mscl_loss` (gamma = 1, no KL term: the modulated loss through its own entry point);
 ``big_vision``
-    the dense JAX peer, written here from the paper (SigLIP, Zhai et al. arXiv 2303.15343, and the
-    form of big_vision's trainer): full N x N logits ``z = t U V^T - b``, labels ``2 I - 1``,
-    ``-sum log_sigmoid(labels * z) / N``, differentiated by ``jax.value_and_grad``.
+    the dense JAX peer :func:`dense_peer`, written here from the paper (SigLIP, Zhai et al.
+    arXiv:2303.15343, and the form of big_vision's trainer): full N x N logits ``z = t U V^T - b``,
+    labels ``2 I - 1``, ``-sum log_sigmoid(labels * z) / N``, differentiated by
+    ``jax.value_and_grad``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import jax.numpy as jnp
 
 import sigref_jax
 from sigref import bench as _bench
+
+__all__ = ["dense_peer"]
 
 _JAX = frozenset({"jax"})
 
@@ -67,8 +70,53 @@ def _mscl(U: Any, V: Any, t: Any, b: Any, options: dict[str, Any]) -> Any:
     return sigref_jax.mscl_loss(U, V, t, b, gamma=options["gamma"], chunk_size=options.get("chunk_size"))
 
 
-def dense_peer(U: Any, V: Any, t: Any, b: Any, options: dict[str, Any] | None = None) -> Any:
-    """The big_vision-style dense sigmoid loss: L = -(1/N) sum_ij log sigma(y_ij (t <u_i, v_j> - b))."""
+def dense_peer(U: jax.Array, V: jax.Array, t: float | jax.Array, b: float | jax.Array, options: dict[str, Any] | None = None) -> jax.Array:
+    r"""Evaluate the big_vision-style dense sigmoid loss, the peer of the ``big_vision`` row.
+
+    .. math::
+
+        L = -\frac{1}{N} \sum_{i,j} \log\sigma\bigl(y_{ij}\,(t\langle u_i, v_j\rangle - b)\bigr),
+        \qquad y = 2I - 1,
+
+    from the full :math:`N \times N` logits (SigLIP [1]_), so that ``jax.value_and_grad`` of it
+    keeps them for the backward pass: the memory that sigref's chunked bridge avoids.
+
+    Parameters
+    ----------
+    U, V : jax.Array, shape (N, d)
+        Paired unit rows.
+    t : float or jax.Array
+        Inverse temperature.
+    b : float or jax.Array
+        Bias, subtracted.
+    options : dict, optional
+        The row's benchmark options (ignored: the dense loss has none).
+
+    Returns
+    -------
+    jax.Array
+        The per-anchor loss :math:`L`, 0-d.
+
+    See Also
+    --------
+    sigref_jax.bridge.sigmoid_loss : The same value, chunked, with an analytic backward.
+
+    References
+    ----------
+    .. [1] X. Zhai, B. Mustafa, A. Kolesnikov, L. Beyer, "Sigmoid Loss for Language Image
+       Pre-Training", arXiv:2303.15343, https://arxiv.org/abs/2303.15343
+
+    Examples
+    --------
+    >>> import jax
+    >>> from sigref.backend import get_backend
+    >>> from sigref.sampling import uniform_sphere
+    >>> from sigref_jax.bench import dense_peer
+    >>> jx = get_backend("jax", dtype="float64")
+    >>> U, V = jx.asarray(uniform_sphere(0, (4, 3))), jx.asarray(uniform_sphere(1, (4, 3)))
+    >>> print(f"{float(jax.jit(dense_peer)(U, V, 10.0, 10.0)):.6f}")
+    12.303664
+    """
     logits = t * (U @ V.T) - b
     labels = 2.0 * jnp.eye(U.shape[0], dtype=U.dtype) - 1.0
     return -jnp.sum(jax.nn.log_sigmoid(labels * logits)) / U.shape[0]

@@ -1,26 +1,37 @@
-"""The sigmoid loss of a batch sharded over devices (``jax.shard_map``): negatives from every device,
-exchanged by a ring of ``lax.ppermute`` shifts or by one ``lax.all_gather``.
+r"""The sigmoid loss of a batch sharded over devices (``jax.shard_map``): negatives from every device.
 
-With W devices on a mesh axis holding n rows each (global batch N = W n; device r has U_r, V_r),
-the loss of the concatenated batch (SigLIP, Zhai et al. arXiv 2303.15343, Sec. 3.3) is
+The text blocks are exchanged by a ring of ``lax.ppermute`` shifts or by one ``lax.all_gather``.
 
-    L = r_red * sum_{s} [ l(U_s, V_s)  +  sum_{s' != s} l_neg(U_s, V_s') ],
+With :math:`W` devices on a mesh axis holding :math:`n` rows each (global batch :math:`N = W n`;
+device :math:`s` has :math:`U_s`, :math:`V_s`), the loss of the concatenated batch (SigLIP [1]_,
+Sec. 3.3) is
 
-where l is sigref's loss of a block with positives on its diagonal, l_neg its ``negatives_only``
-form (every pair a negative) and r_red the reduction factor of the whole batch (1, 1/N, 1/N^2 for
-"sum", "per_anchor", "mean"). Device s computes its bracket and a ``psum`` adds them, so every
-device returns L.
+.. math::
 
-``mode="ring"``: W - 1 shifts of the text block to the next device; each device holds one remote
-block at a time, and the logits of one block pair are n x n (n x chunk_size with ``chunk_size``).
-``mode="all_gather"``: every device gathers all N text rows once (O(N d) per device) and evaluates
-its rows against the W - 1 remote blocks in one ``negatives_only`` call. big_vision's trainer
-computes the full N x N logits instead ("TODO: implement chunked version with shard_map").
+    L = r_{\mathrm{red}} \sum_{s} \Bigl[ \ell(U_s, V_s) + \sum_{s' \ne s} \ell^{-}(U_s, V_{s'}) \Bigr],
+
+where :math:`\ell` is sigref's summed loss of a block with positives on its diagonal,
+:math:`\ell^{-}` its ``negatives_only`` form (every pair a negative) and :math:`r_{\mathrm{red}}` the
+reduction factor of the whole batch (1, :math:`1/N`, :math:`1/N^2` for ``"sum"``,
+``"per_anchor"``, ``"mean"``). Device :math:`s` computes its bracket and a ``psum`` adds them, so
+every device returns :math:`L`.
+
+``mode="ring"``: :math:`W - 1` shifts of the text block to the next device; each device holds one
+remote block at a time, and the logits of one block pair are :math:`n \times n`
+(:math:`n \times c` with ``chunk_size`` :math:`c`). ``mode="all_gather"``: every device gathers all
+:math:`N` text rows once (:math:`O(N d)` per device) and evaluates its rows against the
+:math:`W - 1` remote blocks in one ``negatives_only`` call. big_vision's trainer computes the full
+:math:`N \times N` logits instead ("TODO: implement chunked version with shard_map").
 
 Every block loss is :func:`sigref_jax.bridge.sigmoid_loss`, whose backward is sigref's analytic
 gradient; JAX transposes the exchange (the cotangent of a shifted block travels the ring backwards,
 that of a gathered one is reduce-scattered to its owner), so ``jax.grad`` of :func:`sharded_sigmoid_loss`
 equals the gradient of the single-device loss on the concatenated batch.
+
+References
+----------
+.. [1] X. Zhai, B. Mustafa, A. Kolesnikov, L. Beyer, "Sigmoid Loss for Language Image
+   Pre-Training", arXiv:2303.15343, https://arxiv.org/abs/2303.15343
 """
 
 from __future__ import annotations
@@ -35,6 +46,7 @@ from sigref_jax.bridge import sigmoid_loss
 
 __all__ = ["EXCHANGE_MODES", "local_sigmoid_loss", "sharded_sigmoid_loss"]
 
+#: The ways of exchanging the text blocks: ``"ring"`` (``lax.ppermute`` shifts) and ``"all_gather"``.
 EXCHANGE_MODES = ("ring", "all_gather")
 _SCALES = {"sum": lambda N: 1.0, "per_anchor": lambda N: 1.0 / N, "mean": lambda N: 1.0 / (N * N)}
 
@@ -60,12 +72,82 @@ def _varying(x: Any, axis_name: str) -> Any:
     return x  # JAX without varying-axis types
 
 
-def local_sigmoid_loss(U: Any, V: Any, t: Any, b: Any, *, axis_name: str, mode: str = "ring", reduction: str = "per_anchor",
-                       gamma: float = 0.0, detach_weight: bool = False, filter_threshold: float | None = None,
-                       chunk_size: int | str | None = None) -> Any:
-    """Inside ``shard_map`` over ``axis_name``: the loss L of the whole sharded batch (module
-    docstring), from this device's rows ``U``, ``V`` of shape (n, d) and the replicated scalars t, b.
-    Every device must pass blocks of one shape; the result is the same on every device."""
+def local_sigmoid_loss(U: jax.Array, V: jax.Array, t: float | jax.Array, b: float | jax.Array, *, axis_name: str, mode: str = "ring",
+                       reduction: str = "per_anchor", gamma: float = 0.0, detach_weight: bool = False,
+                       filter_threshold: float | None = None, chunk_size: int | str | None = None) -> jax.Array:
+    r"""Compute, inside ``shard_map`` over ``axis_name``, the loss of the whole sharded batch.
+
+    From this device's rows :math:`U_s`, :math:`V_s` it evaluates its bracket of the module
+    docstring,
+
+    .. math::
+
+        \ell(U_s, V_s) + \sum_{s' \ne s} \ell^{-}(U_s, V_{s'}),
+
+    receiving the other devices' text blocks by ``lax.ppermute`` (ring) or ``lax.all_gather``,
+    and returns :math:`L = r_{\mathrm{red}} \sum_s [\dots]` by a ``psum``. :func:`sharded_sigmoid_loss`
+    is this function under ``jax.shard_map`` over a mesh axis.
+
+    Parameters
+    ----------
+    U, V : jax.Array, shape (n, d)
+        This device's unit rows (anchor ``i`` pairs positively with ``V[i]``); every device must
+        pass blocks of one shape.
+    t : float or jax.Array
+        Inverse temperature :math:`t > 0`, replicated.
+    b : float or jax.Array
+        Bias, replicated, subtracted: logits :math:`t\langle u, v\rangle - b`.
+    axis_name : str
+        The mapped axis the devices lie on.
+    mode : {"ring", "all_gather"}, default "ring"
+        How the text blocks are exchanged (:data:`EXCHANGE_MODES`).
+    reduction : {"sum", "per_anchor", "mean"}, default "per_anchor"
+        The reduction of the whole batch: factor 1, :math:`1/N` or :math:`1/N^2`.
+    gamma : float, default 0.0
+        MSCL confidence penalty; 0 is the plain loss.
+    detach_weight : bool, default False
+        Treat the MSCL weight as a constant in the gradient.
+    filter_threshold : float, optional
+        MSCL hard-negative filtering threshold in (0, 1), or None.
+    chunk_size : int or "auto" or None, optional
+        Anchors per row block of each block loss.
+
+    Returns
+    -------
+    jax.Array
+        :math:`L`, 0-d, the same on every device.
+
+    Raises
+    ------
+    ValueError
+        If ``mode`` is not one of :data:`EXCHANGE_MODES` or ``reduction`` is unknown, and the
+        errors of :func:`sigref_jax.bridge.sigmoid_loss`.
+
+    See Also
+    --------
+    sharded_sigmoid_loss : The ``shard_map`` over a mesh around this function.
+
+    Examples
+    --------
+    Under ``jax.shard_map`` (``jax.experimental.shard_map.shard_map`` before JAX 0.6) over a mesh
+    axis ``"dev"``, here of the one CPU device (the rows are split over as many devices as the axis
+    has):
+
+    >>> import jax
+    >>> import numpy as np
+    >>> from jax.sharding import Mesh, PartitionSpec
+    >>> from sigref.backend import get_backend
+    >>> from sigref.sampling import uniform_sphere
+    >>> from sigref_jax.distributed import local_sigmoid_loss
+    >>> jx = get_backend("jax", dtype="float64")
+    >>> U, V = jx.asarray(uniform_sphere(0, (4, 3))), jx.asarray(uniform_sphere(1, (4, 3)))
+    >>> mesh = Mesh(np.array(jax.devices()[:1]), ("dev",))
+    >>> rows = PartitionSpec("dev")
+    >>> per_device = jax.shard_map(lambda u, v: local_sigmoid_loss(u, v, 10.0, 10.0, axis_name="dev", mode="all_gather"),
+    ...                            mesh=mesh, in_specs=(rows, rows), out_specs=PartitionSpec())
+    >>> print(f"{float(jax.jit(per_device)(U, V)):.6f}")
+    12.303664
+    """
     if mode not in EXCHANGE_MODES:
         raise ValueError(f"mode must be one of {EXCHANGE_MODES}, got {mode!r}")
     if reduction not in _SCALES:
@@ -88,14 +170,78 @@ def local_sigmoid_loss(U: Any, V: Any, t: Any, b: Any, *, axis_name: str, mode: 
     return jax.lax.psum(total * _SCALES[reduction](world * n), axis_name)
 
 
-def sharded_sigmoid_loss(U: Any, V: Any, t: Any, b: Any, *, mesh: Mesh, axis_name: str | None = None, mode: str = "ring",
-                         **options: Any) -> Any:
-    """The sigmoid loss of global unit rows ``U``, ``V`` (N, d), their rows sharded over the mesh axis
-    ``axis_name`` (default: the mesh's first), by :func:`local_sigmoid_loss` on every device.
+def sharded_sigmoid_loss(U: jax.Array, V: jax.Array, t: float | jax.Array, b: float | jax.Array, *, mesh: Mesh, axis_name: str | None = None,
+                         mode: str = "ring", **options: Any) -> jax.Array:
+    r"""The sigmoid loss of global unit rows, their rows sharded over a mesh axis.
 
-    ``t``, ``b``: scalars (numbers or 0-d arrays, replicated). ``options``: ``reduction``, ``gamma``,
-    ``detach_weight``, ``filter_threshold``, ``chunk_size`` (of each device's blocks). N must be a
-    multiple of the axis size. Differentiable in U, V, t, b; wrap in ``jax.jit`` to compile once.
+    ``jax.shard_map`` of :func:`local_sigmoid_loss` over the mesh axis ``axis_name``: device
+    :math:`s` holds rows :math:`s n, \dots, (s + 1) n - 1` of ``U`` and ``V``, and every device
+    computes its share of
+
+    .. math::
+
+        L = r_{\mathrm{red}} \sum_{s} \Bigl[ \ell(U_s, V_s) + \sum_{s' \ne s} \ell^{-}(U_s, V_{s'}) \Bigr],
+
+    the loss of the whole batch (module docstring; SigLIP [1]_, Sec. 3.3), which is the value of
+    :func:`sigref_jax.bridge.sigmoid_loss` on ``U``, ``V``. Differentiable in ``U``, ``V``, ``t``,
+    ``b``; wrap in ``jax.jit`` to compile once.
+
+    Parameters
+    ----------
+    U, V : jax.Array, shape (N, d)
+        The global paired unit rows; :math:`N` must be a multiple of the axis size.
+    t : float or jax.Array
+        Inverse temperature :math:`t > 0` (a number or 0-d array, replicated).
+    b : float or jax.Array
+        Bias (a number or 0-d array, replicated), subtracted.
+    mesh : jax.sharding.Mesh
+        The device mesh.
+    axis_name : str, optional
+        The mesh axis to shard the rows over; default: the mesh's first.
+    mode : {"ring", "all_gather"}, default "ring"
+        How the text blocks are exchanged (:data:`EXCHANGE_MODES`).
+    **options
+        ``reduction``, ``gamma``, ``detach_weight``, ``filter_threshold``, ``chunk_size`` (of each
+        device's blocks), as in :func:`local_sigmoid_loss`.
+
+    Returns
+    -------
+    jax.Array
+        :math:`L`, 0-d, replicated.
+
+    Raises
+    ------
+    ValueError
+        If ``U`` and ``V`` are not paired (N, d) arrays of one shape, :math:`N` is not a multiple
+        of the number of devices on the axis, and the errors of :func:`local_sigmoid_loss`.
+
+    See Also
+    --------
+    local_sigmoid_loss : What each device computes.
+    sigref_torch.distributed.distributed_sigmoid_loss : The torch counterpart, over processes.
+
+    References
+    ----------
+    .. [1] X. Zhai, B. Mustafa, A. Kolesnikov, L. Beyer, "Sigmoid Loss for Language Image
+       Pre-Training", arXiv:2303.15343, https://arxiv.org/abs/2303.15343
+
+    Examples
+    --------
+    On a mesh of the devices there are (here one CPU device; start Python with
+    ``XLA_FLAGS=--xla_force_host_platform_device_count=4`` for four CPU devices):
+
+    >>> import jax
+    >>> import numpy as np
+    >>> from jax.sharding import Mesh
+    >>> from sigref.backend import get_backend
+    >>> from sigref.sampling import uniform_sphere
+    >>> jx = get_backend("jax", dtype="float64")
+    >>> U, V = jx.asarray(uniform_sphere(0, (4, 3))), jx.asarray(uniform_sphere(1, (4, 3)))
+    >>> from sigref_jax.distributed import sharded_sigmoid_loss
+    >>> mesh = Mesh(np.array(jax.devices()[:1]), ("batch",))
+    >>> loss = jax.jit(lambda U, V, t, b: sharded_sigmoid_loss(U, V, t, b, mesh=mesh))
+    >>> print(f"{float(loss(U, V, 10.0, 10.0)):.6f}")
+    12.303664
     """
     axis = axis_name or mesh.axis_names[0]
     world = mesh.shape[axis]

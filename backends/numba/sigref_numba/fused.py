@@ -1,26 +1,36 @@
-"""One compiled pass over a block of logits: f(q) = w(q) softplus(q), f'(q) and the kept pairs.
+r"""One compiled pass over a block of logits: f(q) = w(q) softplus(q), f'(q) and the kept pairs.
 
-The formulas are those of ``sigref.fused.reference_pass`` (the array-API reference, which
-``tests/numba/test_fused.py`` compares this with), in the dtype of the block: from e = exp(-|q|),
-u = 1 + e and log1p(e) (one exponential and one logarithm per pair),
+The formulas are those of :func:`sigref.fused.reference_pass` (the array-API reference, which
+``tests/numba/test_fused.py`` compares this with), in the dtype of the block: from
+:math:`e = \exp(-|q|)`, :math:`u = 1 + e` and :math:`\operatorname{log1p}(e)` (one exponential and
+one logarithm per pair),
 
-    softplus(q) = max(q, 0) + log1p(e),      log sigma(q) = min(q, 0) - log1p(e),
-    sigma(q)    = 1 / u if q > 0 else e / u,  sigma(-q) = e / u if q > 0 else 1 / u,
+.. math::
 
-with w = 1 (plain), w = sigma(q)^gamma (MSCL) or the indicator q > ``keep_above`` (MSCL filtering,
-``sigref.fused.filter_logit``). NumPy evaluates the reference as about a dozen separate
+    \operatorname{softplus}(q) &= \max(q, 0) + \operatorname{log1p}(e), \\
+    \log\sigma(q) &= \min(q, 0) - \operatorname{log1p}(e), \\
+    \sigma(q) &= \begin{cases} 1/u & q > 0, \\ e/u & q \le 0, \end{cases} \\
+    \sigma(-q) &= \begin{cases} e/u & q > 0, \\ 1/u & q \le 0, \end{cases}
+
+and :math:`f(q) = w(q) \operatorname{softplus}(q)` with :math:`w = 1` (plain),
+:math:`w = \sigma(q)^\gamma` (MSCL, :math:`f'(q) = w\,(\gamma\,\sigma(-q) \operatorname{softplus}(q) + \sigma(q))`)
+or the indicator :math:`q > q_0` with :math:`q_0` = ``keep_above`` (MSCL filtering,
+:func:`sigref.fused.filter_logit`). NumPy evaluates the reference as about a dozen separate
 whole-block passes on one core; here each pair is read once and its two results written once, on
 every core (``numba.prange``).
 
 The exponential and logarithm are written out in + - * / only (``_exp_neg``, ``_log1p_unit``), so
-that LLVM vectorises the loop (libm calls keep it scalar): exp(-a) = 2^-k exp(-r) with k = round(a / ln 2),
-r = a - k ln 2 (ln 2 split in two, Cody and Waite) and the Taylor series of exp(-r) (|r| <= ln(2) / 2) to
-degree 8 in float32, 13 in float64 (truncation below 2^-30 resp. 2^-56), and log1p(e) = 2 artanh(s) with
-s = e / (2 + e) <= 1/3, 8 resp. 16 terms of the odd series (truncation below 2^-29 resp. 2^-55).
+that LLVM vectorises the loop (libm calls keep it scalar): :math:`e^{-a} = 2^{-k} e^{-r}` with
+:math:`k = \operatorname{round}(a / \ln 2)`, :math:`r = a - k \ln 2` (:math:`\ln 2` split in two,
+Cody and Waite) and the Taylor series of :math:`e^{-r}` (:math:`|r| \le \ln(2) / 2`) to degree 8 in
+float32, 13 in float64 (truncation below :math:`2^{-30}` resp. :math:`2^{-56}`), and
+:math:`\operatorname{log1p}(e) = 2 \operatorname{artanh}(s)` with :math:`s = e / (2 + e) \le 1/3`,
+8 resp. 16 terms of the odd series (truncation below :math:`2^{-29}` resp. :math:`2^{-55}`).
 Softplus and sigma come out within 2.1 and 1.5 ulp of the truth in float32 (libm: 1.5 and 1.5) and
-1.8 and 1.5 ulp in float64, over [-110, 110] resp. [-800, 800] and the extremes (``tests/numba/test_fused.py``).
-On this 2-core machine the float32 pass runs 2.8x faster than with libm (4.9 against 13.7 ns per pair,
-2^22 pairs, under load), the float64 pass 2.8x (one thread, 40 000 pairs: 0.34 against 0.93 ms).
+1.8 and 1.5 ulp in float64, over [-110, 110] resp. [-800, 800] and the extremes
+(``tests/numba/test_fused.py``). On this 2-core machine the float32 pass runs 2.8x faster than with
+libm (4.9 against 13.7 ns per pair, :math:`2^{22}` pairs, under load), the float64 pass 2.8x (one
+thread, 40 000 pairs: 0.34 against 0.93 ms).
 """
 
 from __future__ import annotations
@@ -36,7 +46,7 @@ from numba.extending import overload
 
 from sigref import fused as contract
 
-__all__ = ["pair_terms"]
+__all__ = ["PARALLEL_MIN_PAIRS", "pair_terms"]
 
 
 class _Constants(NamedTuple):
@@ -192,8 +202,63 @@ def _run(name: str, flat: np.ndarray, *args: Any) -> None:
         serial(flat, *args)
 
 
-def pair_terms(xp: Any, q: np.ndarray, opt: Any, want_grad: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """Drop-in for ``sigref.fused.reference_pass`` on NumPy arrays (float32 or float64)."""
+def pair_terms(xp: Any, q: np.ndarray, opt: contract.PairOptions, want_grad: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    r"""Compute :math:`f(q)`, :math:`f'(q)` and the kept pairs of a NumPy block in one compiled loop.
+
+    A drop-in for :func:`sigref.fused.reference_pass` on NumPy arrays (the formulas are in the
+    module docstring), registered for ``numpy`` when this module is imported. The result is in the
+    dtype of ``q`` (float32 stays float32). Blocks of at least :data:`PARALLEL_MIN_PAIRS` pairs run
+    on every core when no other thread holds the parallel loop, smaller ones on one thread.
+
+    Parameters
+    ----------
+    xp : module
+        The array namespace of ``q`` (unused: the loop is compiled for NumPy).
+    q : numpy.ndarray
+        The logits seen as negatives, float32 or float64, of any shape.
+    opt : sigref.fused.PairOptions
+        The MSCL exponent ``gamma``, ``detach_weight`` and the filtering logit ``keep_above``.
+    want_grad : bool
+        Whether to compute :math:`f'(q)`.
+
+    Returns
+    -------
+    f : numpy.ndarray
+        :math:`f(q)`, of the shape and dtype of ``q``.
+    fp : numpy.ndarray or None
+        :math:`f'(q)`, or None unless ``want_grad``.
+    keep : numpy.ndarray or None
+        The boolean kept-pair indicator :math:`q > q_0` under filtering, else None.
+
+    Raises
+    ------
+    TypeError
+        If ``q`` is not float32 or float64.
+
+    See Also
+    --------
+    sigref.fused.reference_pass : The array-API reference with the same values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigref.fused import PairOptions
+    >>> from sigref_numba.fused import pair_terms
+    >>> q = np.array([-2.0, 0.0, 3.0])
+    >>> f, fp, keep = pair_terms(np, q, PairOptions(), want_grad=True)
+    >>> print(np.round(f, 6), np.round(fp, 6), keep)
+    [0.126928 0.693147 3.048587] [0.119203 0.5      0.952574] None
+
+    MSCL at :math:`\gamma = 1` keeps float32 in float32; filtering at threshold 0.5 keeps
+    :math:`q > 0`:
+
+    >>> f, _, _ = pair_terms(np, q.astype(np.float32), PairOptions.mscl(1.0), want_grad=False)
+    >>> print(f.dtype, [round(float(x), 4) for x in f])
+    float32 [0.0151, 0.3466, 2.904]
+    >>> f, fp, keep = pair_terms(np, q, PairOptions.mscl(1.0, filter_threshold=0.5), want_grad=True)
+    >>> print(np.round(f, 6), np.round(fp, 6), keep)
+    [0.       0.       3.048587] [0.       0.       0.952574] [False False  True]
+    """
     if q.dtype not in (np.float32, np.float64):
         raise TypeError(f"q: expected a float32 or float64 array, got dtype {q.dtype}")
     flat = np.ascontiguousarray(q).reshape(-1)

@@ -1,4 +1,23 @@
-"""The ``torch`` backend spec: CPU and CUDA devices, float32/float64, autograd."""
+"""The ``torch`` backend spec: CPU and CUDA devices, float32/float64, autograd.
+
+:data:`TORCH` is the :class:`sigref.backend.BackendSpec` that the entry point ``torch`` of the group
+``sigref.backends`` names. Its devices are ``"cpu"`` and, where CUDA is available, ``"cuda"`` and
+``"cuda:i"`` for every GPU; ``to_numpy`` detaches and copies to the host, ``synchronize`` waits for
+the CUDA stream of a CUDA device (a no-op on the CPU).
+
+Examples
+--------
+>>> from sigref.backend import backend_spec, get_backend
+>>> from sigref_torch.backend import TORCH
+>>> backend_spec("torch") is TORCH
+True
+>>> TORCH.devices()[0], TORCH.has_autograd
+('cpu', True)
+>>> backend = get_backend("torch", device="cpu", dtype="float64")
+>>> x = backend.asarray([0.5, 2.0])
+>>> x.dtype, backend.to_numpy(x * 2).tolist()
+(torch.float64, [1.0, 4.0])
+"""
 
 from __future__ import annotations
 
@@ -8,6 +27,8 @@ import numpy as np
 import torch
 
 from sigref.backend import BackendSpec
+
+__all__ = ["TORCH"]
 
 
 def _devices() -> list[str]:
@@ -26,6 +47,7 @@ def _synchronize(device: Any) -> None:
         torch.cuda.synchronize(device)
 
 
+#: The ``torch`` backend: CPU and CUDA devices, float32 and float64, ``has_autograd=True``.
 TORCH = BackendSpec(
     name="torch",
     module="torch",

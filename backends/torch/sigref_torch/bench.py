@@ -1,16 +1,27 @@
 """Torch measurements for ``sigref bench`` (discovered by :mod:`sigref.bench` when this plugin is installed).
 
-Registers, for the ``torch`` backend (CPU and CUDA):
+Importing the module registers, for the ``torch`` backend (CPU and CUDA):
 
 ``sigref``, ``sigref_gamma``, ``sigref_filter``
-    the autograd bridge ``sigref_torch.sigmoid_loss(U, V, t, b, ...)`` followed by ``backward()``,
-    with ``U``, ``V``, ``t`` and ``b`` requiring grad;
+    the autograd bridge :func:`sigref_torch.bridge.sigmoid_loss` ``(U, V, t, b, ...)`` followed by
+    ``backward()``, with ``U``, ``V``, ``t`` and ``b`` requiring grad: plain, with the MSCL
+    modulation ``gamma > 0``, and with ``gamma`` and hard-negative filtering;
 ``open_clip``
     ``open_clip.loss.SigLipLoss`` (mlfoundations/open_clip) with torch autograd, fed the same unit
     features, ``logit_scale = t`` (already exponentiated, as open_clip expects) and
-    ``logit_bias = -b`` (open_clip adds the bias; the papers subtract it);
+    ``logit_bias = -b`` (open_clip adds the bias; the papers subtract it); unavailable, with the
+    reason, where ``open-clip-torch`` is not installed;
 
-and the CUDA memory probe (``torch.cuda.max_memory_allocated`` above the allocation at the start).
+the CUDA memory probe :class:`CudaProbe` (``torch.cuda.max_memory_allocated`` above the
+allocation at the start), and host facts for the report header (threads, CUDA, whether the
+compiled CPU pass of :mod:`sigref_torch.fused` is on, the GPU's name).
+
+Examples
+--------
+>>> import sigref_torch.bench
+>>> from sigref import bench
+>>> bench.find_measurement("sigref_gamma", "torch").name
+'sigref_gamma'
 """
 
 from __future__ import annotations
@@ -98,7 +109,38 @@ _bench.register(_bench.Measurement(
 
 
 class CudaProbe:
-    """Peak of torch's CUDA allocations during a call, above what was allocated before it."""
+    """Peak of torch's CUDA allocations during a call, above what was allocated before it.
+
+    The memory probe that ``sigref bench`` uses on CUDA devices (CPU tensors get none):
+    :meth:`reset` before the call, :meth:`peak` after it.
+
+    Parameters
+    ----------
+    device : torch.device
+        The CUDA device to watch.
+
+    Attributes
+    ----------
+    method : str
+        How the peak is measured, for the report: ``"torch.cuda.max_memory_allocated"``.
+    device : torch.device
+        The device given.
+
+    Examples
+    --------
+    >>> from sigref_torch.bench import CudaProbe
+    >>> CudaProbe.method
+    'torch.cuda.max_memory_allocated'
+
+    On a CUDA machine (not run here: the probe calls ``torch.cuda``, which needs a GPU):
+
+    >>> import torch
+    >>> probe = CudaProbe(torch.device("cuda:0"))  # doctest: +SKIP
+    >>> probe.reset()  # doctest: +SKIP
+    >>> x = torch.empty(2**20, device="cuda:0")  # doctest: +SKIP
+    >>> probe.peak()  # doctest: +SKIP
+    4194304
+    """
 
     method = "torch.cuda.max_memory_allocated"
 
@@ -107,11 +149,30 @@ class CudaProbe:
         self._base = 0
 
     def reset(self) -> None:
+        """Wait for the device, then start a new peak at the bytes allocated now.
+
+        Raises
+        ------
+        RuntimeError
+            From ``torch.cuda`` where CUDA is not available.
+        """
         torch.cuda.synchronize(self.device)
         torch.cuda.reset_peak_memory_stats(self.device)
         self._base = torch.cuda.memory_allocated(self.device)
 
     def peak(self) -> int:
+        """Wait for the device; the peak bytes allocated since :meth:`reset`, above the level then.
+
+        Returns
+        -------
+        int
+            Bytes, non-negative.
+
+        Raises
+        ------
+        RuntimeError
+            From ``torch.cuda`` where CUDA is not available.
+        """
         torch.cuda.synchronize(self.device)
         return max(0, torch.cuda.max_memory_allocated(self.device) - self._base)
 

@@ -9,6 +9,16 @@ failure on some ranks stops all of them at the same call instead of leaving the 
 exchange. A call that raised on every rank (typically an argument check, before any exchange) does
 not stop the run. A spawned process imports the caller's ``__main__``: a script that calls
 ``conform(..., world_size=W)`` needs the ``if __name__ == "__main__":`` guard.
+
+Single-process calls go through :func:`value_and_grad`, and :func:`recognise` lets
+``sigref conform`` take torch modules and sigref_torch's own losses without options.
+
+Examples
+--------
+>>> from sigref.conform import Framework
+>>> from sigref_torch.conform import FRAMEWORK
+>>> isinstance(FRAMEWORK, Framework), FRAMEWORK.name
+(True, 'torch')
 """
 
 from __future__ import annotations
@@ -33,9 +43,49 @@ from sigref.conform.target import Framework, Outcome, resolve
 __all__ = ["FRAMEWORK", "close", "launch", "recognise", "value_and_grad"]
 
 
-def value_and_grad(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-    """``fn(*args, **kwargs)`` with every floating tensor argument a fresh leaf; the value and the
-    gradient of its sum in each argument (zeros for an argument the loss does not use)."""
+def value_and_grad(fn: Callable[..., Any], args: tuple[torch.Tensor, ...], kwargs: dict[str, Any]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+    """Evaluate a torch loss and its gradient in each argument, by autograd.
+
+    Calls ``fn(*args, **kwargs)`` with every floating tensor of ``args`` replaced by a fresh leaf
+    that requires grad (the caller's tensors are not touched), and differentiates the sum of the
+    value (a batched loss of shape (...) gives the gradient of its sum).
+
+    Parameters
+    ----------
+    fn : callable
+        The loss, ``fn(*args, **kwargs) -> torch.Tensor``.
+    args : tuple of torch.Tensor
+        The positional arguments, e.g. ``(U, V, t, b)``; every one a tensor.
+    kwargs : dict
+        Keyword arguments passed through unchanged.
+
+    Returns
+    -------
+    value : torch.Tensor
+        The value, detached.
+    grads : tuple of torch.Tensor
+        The gradient of ``value.sum()`` in each of ``args``, of its shape: zeros for an argument
+        the loss does not use or that is not floating.
+
+    Raises
+    ------
+    TypeError
+        If ``fn`` does not return a ``torch.Tensor``, or returns one without an autograd graph (it
+        does not depend differentiably on its arguments).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sigref.sampling import uniform_sphere
+    >>> from sigref_torch import sigmoid_loss
+    >>> from sigref_torch.conform import value_and_grad
+    >>> U = torch.tensor(uniform_sphere(0, (4, 3)))
+    >>> V = torch.tensor(uniform_sphere(1, (4, 3)))
+    >>> t = b = torch.tensor(10.0, dtype=torch.float64)
+    >>> value, grads = value_and_grad(sigmoid_loss, (U, V, t, b), {})
+    >>> print(f"{value.item():.6f} {grads[3].item():.6f}", [tuple(g.shape) for g in grads])
+    12.303664 0.910936 [(4, 3), (4, 3), (), ()]
+    """
     leaves = tuple(a.detach().clone().requires_grad_(True) if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args)
     with torch.enable_grad():
         value = fn(*leaves, **kwargs)
@@ -53,7 +103,37 @@ def value_and_grad(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[s
 
 
 def recognise(obj: Any) -> dict[str, Any] | None:
-    """A declaration for torch callables: modules (classes and instances), and sigref_torch's losses."""
+    """The declaration ``sigref conform`` needs for a torch callable, or None for others.
+
+    ``torch.nn.Module`` classes and instances are torch callables (convention and batch axes
+    then come from the command line); sigref_torch's own losses also declare their convention:
+    :func:`sigref_torch.bridge.sigmoid_loss` the papers' (``"paper"``, batch axes),
+    :func:`sigref_torch.bridge.siglip_loss` open_clip's (``"open_clip"``, batch axes) and
+    :func:`sigref_torch.distributed.distributed_sigmoid_loss` the papers' (no batch axes).
+
+    Parameters
+    ----------
+    obj : object
+        The loaded target of ``sigref conform``.
+
+    Returns
+    -------
+    dict or None
+        ``{"framework": "torch"}``, with ``"convention"`` and ``"batch_axes"`` for sigref_torch's
+        losses; None when ``obj`` is none of these.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sigref_torch import siglip_loss
+    >>> from sigref_torch.conform import recognise
+    >>> recognise(siglip_loss)
+    {'framework': 'torch', 'convention': 'open_clip', 'batch_axes': True}
+    >>> recognise(torch.nn.Linear)
+    {'framework': 'torch'}
+    >>> recognise(len) is None
+    True
+    """
     from sigref_torch import bridge, distributed
 
     if isinstance(obj, torch.nn.Module) or (isinstance(obj, type) and issubclass(obj, torch.nn.Module)):
@@ -193,17 +273,87 @@ _RANKS: dict[tuple[int, float], _Ranks] = {}
 
 @atexit.register
 def close() -> None:
-    """Stop the processes that :func:`launch` keeps for later launches."""
+    """Stop the processes that :func:`launch` keeps for later launches.
+
+    Registered with :mod:`atexit`; calling it earlier is harmless (the next :func:`launch` starts
+    new processes).
+
+    Examples
+    --------
+    >>> from sigref_torch.conform import close
+    >>> close()
+    """
     while _RANKS:
         _RANKS.popitem()[1].close()
 
 
 def launch(target: dict[str, Any], world_size: int, calls: list[list[Any]], *, device: str = "cpu",
            timeout_s: float = 120.0) -> tuple[list[list[Outcome | None]], list[str | None]]:
-    """Run ``calls[r]`` on rank ``r`` of a gloo group of ``world_size`` processes (see the module docstring).
+    """Run ``calls[r]`` on rank ``r`` of a gloo group of ``world_size`` processes.
 
     The processes are started on the first launch of a (world size, timeout) and reused by the next
-    ones of this process; a group that broke (a peer died, an exchange timed out) is replaced.
+    ones of this process; a group that broke (a peer died, an exchange timed out) is replaced. Each
+    rank loads the target, then runs its calls in step with the others (module docstring): forward
+    and backward by :func:`value_and_grad`, then an all-reduce of how many ranks raised.
+
+    Parameters
+    ----------
+    target : dict
+        ``{"spec": "MODULE:CALLABLE", "init": {...}, "kwargs": {...}}``: the callable to load on
+        every rank (``init``: constructor arguments of a class target), and keyword arguments
+        added to every call.
+    world_size : int
+        Number of processes.
+    calls : list of list
+        ``calls[r]``: rank ``r``'s calls, each ``(dtype, args, kwargs)`` with ``dtype``
+        ``"float32"`` or ``"float64"`` and ``args`` host (NumPy) arrays, moved to torch tensors of
+        that dtype on the rank. Every rank must have the same number of calls.
+    device : str, default "cpu"
+        Only ``"cpu"``: gloo runs on the CPU.
+    timeout_s : float, default 120.0
+        The process group's timeout for an exchange, in seconds.
+
+    Returns
+    -------
+    outcomes : list of list of sigref.conform.Outcome or None
+        ``outcomes[r][i]``: the value and gradients (host float64 arrays) of call ``i`` on rank
+        ``r``, or the error it raised; None where the call did not run.
+    rank_errors : list of str or None
+        Per rank: why its calls stopped early (another rank raised, a peer died, the target did not
+        load), or None when all ran.
+
+    Raises
+    ------
+    ValueError
+        If ``device`` is not ``"cpu"``.
+
+    See Also
+    --------
+    sigref.conform.Framework : The hook this function is the ``launch`` of.
+
+    Examples
+    --------
+    Each launch spawns ``world_size`` processes that import torch (seconds), so this is not run
+    here; in a script, under the ``if __name__ == "__main__":`` guard:
+
+    >>> import numpy as np
+    >>> from sigref.sampling import uniform_sphere
+    >>> from sigref_torch.conform import launch
+    >>> U, V, t, b = uniform_sphere(0, (4, 3)), uniform_sphere(1, (4, 3)), np.array(10.0), np.array(10.0)
+    >>> target = {"spec": "sigref_torch.distributed:distributed_sigmoid_loss", "init": {}, "kwargs": {}}
+    >>> outcomes, rank_errors = launch(target, 1, [[("float64", (U, V, t, b), {})]])  # doctest: +SKIP
+    >>> rank_errors, round(float(outcomes[0][0].value), 6)  # doctest: +SKIP
+    ([None], 12.303664)
+
+    With one rank this is the single-process value, which :func:`value_and_grad` gives in this
+    process:
+
+    >>> import torch
+    >>> from sigref_torch.conform import value_and_grad
+    >>> from sigref_torch.distributed import distributed_sigmoid_loss
+    >>> value, _ = value_and_grad(distributed_sigmoid_loss, tuple(torch.tensor(a) for a in (U, V, t, b)), {})
+    >>> print(f"{value.item():.6f}")
+    12.303664
     """
     if device != "cpu":
         raise ValueError(f"distributed conformance runs gloo processes on the CPU; got device {device!r}")
@@ -218,4 +368,5 @@ def launch(target: dict[str, Any], world_size: int, calls: list[list[Any]], *, d
             _RANKS.pop(key).close()
 
 
+#: The torch hook of ``sigref conform`` (entry point ``torch`` of the group ``sigref.conform``).
 FRAMEWORK = Framework(name="torch", value_and_grad=value_and_grad, recognise=recognise, launch=launch)

@@ -1,12 +1,28 @@
-"""Fused torch elementwise pass of the sigmoid loss kernel (registered on import of sigref_torch).
+r"""Fused torch elementwise pass of the sigmoid loss kernel (entry point ``torch`` of ``sigref.fused``).
 
-Replaces sigref's array-API ``sigref.fused.reference_pass`` for torch tensors. On CPU, blocks of at least
-``COMPILE_MIN_PAIRS`` pairs go through ``torch.compile`` (Inductor): the formulas of the reference,
-one exp and one log1p per pair, in a single vectorised loop instead of a pass per operation (MSCL
-at gamma = 1 on a 512 x 8192 float32 block: 9.7 ms against 22.7 ms eager, on 2 cores). Set ``SIGREF_TORCH_COMPILE=0`` to keep
-eager. Smaller blocks, CUDA tensors and tensors that carry autograd history take torch's eager
-softplus / sigmoid / addcmul. The array-API version stays the reference; ``tests/torch/test_bridge.py``
-compares both paths with it.
+sigref imports this module the first time a block of torch logits reaches the kernel (the entry
+point ``torch`` of the group ``sigref.fused``, see :mod:`sigref.fused`); importing it registers
+:func:`pair_terms` in place of the array-API :func:`sigref.fused.reference_pass` for torch tensors.
+For a logit :math:`q` seen as a negative (:math:`q = z_{ij}` off the diagonal, :math:`q = -z_{ii}`
+on it) the pass computes
+
+.. math::
+
+    f(q) = \sigma(q)^\gamma \operatorname{softplus}(q), \qquad
+    f'(q) = \sigma(q)^\gamma \bigl(\gamma\, \sigma(-q) \operatorname{softplus}(q) + \sigma(q)\bigr),
+
+(:math:`f'(q) = \sigma(q)^{\gamma} \sigma(q)` with ``detach_weight``; :math:`\gamma = 0` is the plain
+loss), and under MSCL hard-negative filtering :math:`f(q) = \operatorname{softplus}(q)\,[q > q_0]`,
+:math:`f'(q) = \sigma(q)\,[q > q_0]` with the kept-pair indicator beside them
+(:math:`q_0` = ``keep_above``, :func:`sigref.fused.filter_logit`).
+
+On the CPU, blocks of at least :data:`COMPILE_MIN_PAIRS` pairs go through ``torch.compile``
+(Inductor): the formulas of the reference, one exp and one log1p per pair, in a single vectorised
+loop instead of a pass per operation (MSCL at :math:`\gamma = 1` on a 512 x 8192 float32 block:
+9.7 ms against 22.7 ms eager, on 2 cores). Set ``SIGREF_TORCH_COMPILE=0`` to keep eager (it needs a
+C++ compiler). Smaller blocks, CUDA tensors and tensors that carry autograd history take torch's
+eager ``softplus`` / ``sigmoid`` / ``addcmul``. The array-API version stays the reference;
+``tests/torch/test_bridge.py`` compares both paths with it.
 """
 
 from __future__ import annotations
@@ -20,6 +36,8 @@ from torch.nn import functional as F
 
 from sigref import fused as contract
 
+__all__ = ["COMPILE_MIN_PAIRS", "compile_enabled", "pair_terms"]
+
 # softplus(q) = q above this (e^-40 < 1e-17: exact in float64 as in float32)
 _LINEAR_ABOVE = 40.0
 
@@ -29,7 +47,22 @@ COMPILE_MIN_PAIRS = 2**16
 
 
 def compile_enabled() -> bool:
-    """Whether CPU blocks use the compiled pass (``SIGREF_TORCH_COMPILE``, default on)."""
+    """Tell whether CPU blocks use the compiled pass (``SIGREF_TORCH_COMPILE``, default on).
+
+    Read from the environment on every call: any value but ``"0"`` (or no value) turns it on.
+
+    Returns
+    -------
+    bool
+        False when ``SIGREF_TORCH_COMPILE=0``, True otherwise.
+
+    Examples
+    --------
+    >>> import os
+    >>> from sigref_torch.fused import compile_enabled
+    >>> compile_enabled() == (os.environ.get("SIGREF_TORCH_COMPILE", "1").strip() != "0")
+    True
+    """
     return os.environ.get("SIGREF_TORCH_COMPILE", "1").strip() != "0"
 
 
@@ -136,8 +169,67 @@ def _compiled_terms(q: torch.Tensor, opt: Any, want_grad: bool) -> tuple[torch.T
     return shaped(f), shaped(fp), shaped(keep)
 
 
-def pair_terms(xp: Any, q: torch.Tensor, opt: Any, want_grad: bool) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
-    """f(q) = sigma(q)^gamma softplus(q), f'(q) and the filtering mask; see sigref.losses.sigmoid."""
+def pair_terms(xp: Any, q: torch.Tensor, opt: contract.PairOptions,
+               want_grad: bool) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    r"""Compute :math:`f(q)`, :math:`f'(q)` and the kept pairs of a block of torch logits.
+
+    The registered torch pass of the contract :data:`sigref.fused.PairPass`, with the values of
+    :func:`sigref.fused.reference_pass` (module docstring for the formulas): compiled for large CPU
+    blocks (:data:`COMPILE_MIN_PAIRS`, :func:`compile_enabled`), torch's eager operations otherwise.
+
+    Parameters
+    ----------
+    xp : module
+        The array namespace of ``q`` (unused: the pass is written in torch).
+    q : torch.Tensor
+        The logits seen as negatives, a floating tensor of any shape.
+    opt : sigref.fused.PairOptions
+        The MSCL exponent ``gamma``, ``detach_weight`` and the filtering logit ``keep_above``.
+    want_grad : bool
+        Whether to compute :math:`f'(q)`.
+
+    Returns
+    -------
+    f : torch.Tensor
+        :math:`f(q)`, of the shape and dtype of ``q``.
+    fp : torch.Tensor or None
+        :math:`f'(q)`, or None unless ``want_grad``.
+    keep : torch.Tensor or None
+        The boolean kept-pair indicator :math:`q > q_0` under filtering, else None.
+
+    Raises
+    ------
+    RuntimeError
+        If ``torch.compile`` of the pass fails (e.g. no C++ compiler for CPU tensors).
+
+    Warns
+    -----
+    RuntimeWarning
+        When torch.compile's recompile limit is reached; that call then runs the eager operations.
+
+    See Also
+    --------
+    sigref.fused.reference_pass : The array-API reference with the same values.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sigref.fused import PairOptions
+    >>> from sigref_torch.fused import pair_terms
+    >>> q = torch.tensor([-2.0, 0.0, 3.0], dtype=torch.float64)
+    >>> f, fp, keep = pair_terms(torch, q, PairOptions(), want_grad=True)
+    >>> print([round(x, 6) for x in f.tolist()], [round(x, 6) for x in fp.tolist()], keep)
+    [0.126928, 0.693147, 3.048587] [0.119203, 0.5, 0.952574] None
+
+    MSCL with :math:`\gamma = 1`, then filtering at threshold 0.5 (keeps :math:`q > 0`):
+
+    >>> f, fp, _ = pair_terms(torch, q, PairOptions.mscl(1.0), want_grad=True)
+    >>> print([round(x, 6) for x in f.tolist()], [round(x, 6) for x in fp.tolist()])
+    [0.01513, 0.346574, 2.904005] [0.027536, 0.423287, 1.045122]
+    >>> f, fp, keep = pair_terms(torch, q, PairOptions.mscl(1.0, filter_threshold=0.5), want_grad=False)
+    >>> print([round(x, 6) for x in f.tolist()], fp, keep.tolist())
+    [0.0, 0.0, 3.048587] None [False, False, True]
+    """
     if q.device.type == "cpu" and q.numel() >= COMPILE_MIN_PAIRS and not q.requires_grad and compile_enabled():
         return _compiled_terms(q, opt, want_grad)
     return _eager(q, opt, want_grad)

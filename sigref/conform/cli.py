@@ -1,4 +1,8 @@
-"""The ``sigref conform`` command: its parser (:func:`add_parser`, wired in by :mod:`sigref.cli`) and :func:`cmd_conform`."""
+"""The ``sigref conform`` command: its parser (:func:`add_parser`, wired in by ``sigref.cli``) and :func:`cmd_conform`.
+
+The command's exit status is 0 when every case that ran agrees, 1 when one differs or fails, and
+2 on a usage error.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from sigref.conform.conventions import CONVENTIONS, REDUCTIONS, describe_convent
 
 __all__ = ["add_parser", "cmd_conform"]
 
+#: The text after the options in ``sigref conform --help``: the conventions and examples.
 EPILOG = """conventions (sigref's goldens: logits t <u_i, v_j> - b, per-anchor loss sum / N):
 """ + "\n".join(f"  {c.name:9s} {c.signature()}: {c.mapping()}" for c in CONVENTIONS.values()) + """
 
@@ -35,6 +40,32 @@ def _key_value(text: str) -> tuple[str, Any]:
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``conform`` subcommand to an argparse subparsers object.
+
+    The options mirror the keywords of :func:`sigref.conform.conform`; ``--init`` and ``--kwarg``
+    take ``KEY=VALUE`` with a JSON value (a bare string otherwise). The parser's ``func`` default
+    is :func:`cmd_conform`.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        What ``ArgumentParser.add_subparsers()`` returned.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The ``conform`` parser.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> from sigref.conform.cli import add_parser
+    >>> parser = argparse.ArgumentParser(prog="sigref")
+    >>> _ = add_parser(parser.add_subparsers())
+    >>> args = parser.parse_args(["conform", "mypkg:loss", "--convention", "open_clip", "--kwarg", "chunk=64"])
+    >>> args.target, args.convention, args.kwarg, args.dtype
+    ('mypkg:loss', 'open_clip', [('chunk', 64)], None)
+    """
     p = subparsers.add_parser("conform", help="check any sigmoid-loss implementation against the goldens (values, gradients, ranks)",
                               description="Check a sigmoid-loss implementation against sigref's goldens: value and gradients in float64 "
                                           "and float32, extreme logits, uneven chunks, N from 2 to 2400, across ranks.", epilog=EPILOG,
@@ -61,6 +92,38 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def cmd_conform(args: argparse.Namespace) -> int:
+    """Run ``sigref conform`` with parsed arguments and return its exit status.
+
+    Prints the conventions (``--conventions``), or runs :func:`sigref.conform.conform` and prints
+    its table (to stderr when ``--json -`` sends the JSON report to stdout; ``--json PATH`` writes
+    it to a file).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The arguments parsed by the parser of :func:`add_parser`.
+
+    Returns
+    -------
+    int
+        0 when the implementation conforms (or for ``--conventions``), 1 when it does not, 2 when
+        no target was named.
+
+    Raises
+    ------
+    ValueError
+        As :func:`sigref.conform.conform` for invalid options (the ``sigref`` command reports it as a
+        usage error, exit status 2).
+
+    Examples
+    --------
+    >>> import argparse
+    >>> from sigref.conform.cli import add_parser, cmd_conform
+    >>> parser = argparse.ArgumentParser(prog="sigref")
+    >>> _ = add_parser(parser.add_subparsers())
+    >>> cmd_conform(parser.parse_args(["conform"]))  # no target: the error goes to stderr
+    2
+    """
     from sigref.conform import conform
 
     if args.conventions:

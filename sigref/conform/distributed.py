@@ -1,18 +1,25 @@
-"""Distributed conformance: W processes each holding n = N / W rows, checked against the global batch.
+r"""Distributed conformance: :math:`W` processes each holding :math:`n = N / W` rows, checked against the global batch.
 
-Rank r receives its rows U_r, V_r (rows r n .. (r + 1) n - 1 of the golden batch) and the replicated
-scale and bias, and returns its rank loss L_r. DistributedDataParallel averages gradients over ranks,
-so an implementation conforms when (SigLIP, arXiv 2303.15343, Sec. 3.3, and the per-anchor
-normalisation that keeps the mean over ranks equal to the global loss)
+Rank :math:`r` receives its rows :math:`U_r, V_r` (rows :math:`rn, \dots, (r + 1)n - 1` of the
+golden batch) and the replicated scale and bias, and returns its rank loss :math:`L_r`.
+DistributedDataParallel averages gradients over ranks, so an implementation conforms when (SigLIP,
+arXiv:2303.15343, Sec. 3.3, with the per-anchor normalisation that keeps the mean over ranks equal
+to the global loss)
 
-    mean_r L_r = L(U, V; t, b),
-    dL_r/dU_r / W (every rank's autograd, remote contributions sent back included) = dL/dU at rows of r,
-    mean_r dL_r/dt = dL/dt,   mean_r dL_r/db = dL/db,
+.. math::
 
-the right-hand sides being the single-process goldens of the whole batch (open_clip issues 618 and 742
-are the failures this catches: a ring that converged poorly, negatives that differed between ranks).
-A difference names the rank whose rows differ. The processes are the framework's business
-(:attr:`sigref.conform.target.Framework.launch`; the torch plugin starts gloo processes on the CPU).
+    \frac{1}{W} \sum_r L_r = L(U, V; t, b), \qquad
+    \frac{1}{W} \frac{\partial L_r}{\partial U_r} = \frac{\partial L}{\partial U}\Big|_{\text{rows of } r},
+
+    \frac{1}{W} \sum_r \frac{\partial L_r}{\partial t} = \frac{\partial L}{\partial t}, \qquad
+    \frac{1}{W} \sum_r \frac{\partial L_r}{\partial b} = \frac{\partial L}{\partial b},
+
+where :math:`\partial L_r / \partial U_r` is rank :math:`r`'s autograd gradient, remote
+contributions sent back included, and the right-hand sides are the single-process goldens of the
+whole batch (the same for :math:`V`). The failures this catches are those of open_clip issues 618
+(a ring that converged poorly) and 742 (negatives that differed between ranks). A difference names
+the rank whose rows differ. The processes are the framework's business
+(:attr:`sigref.conform.Framework.launch`; the torch plugin starts gloo processes on the CPU).
 """
 
 from __future__ import annotations
@@ -32,15 +39,68 @@ __all__ = ["ddp_average", "run_ranks", "split_rows"]
 
 
 def split_rows(call: Call, world_size: int) -> list[tuple[np.ndarray, ...]]:
-    """Each rank's arguments: its block of rows of both embeddings, the scale and the bias."""
+    r"""Split a call's arguments between ``world_size`` ranks.
+
+    Rank :math:`r` gets rows :math:`rn, \dots, (r + 1)n - 1` of both embeddings, with
+    :math:`n = N /` ``world_size`` (rounded down; the runner skips cases where :math:`N` does not
+    split evenly), and the whole scale and bias.
+
+    Parameters
+    ----------
+    call : Call
+        A planned call on the whole batch (:class:`sigref.conform.runner.Call`).
+    world_size : int
+        The number of ranks :math:`W`.
+
+    Returns
+    -------
+    list of tuple of numpy.ndarray
+        Rank :math:`r`'s four arguments at index :math:`r`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigref.conform.distributed import split_rows
+    >>> from sigref.conform.runner import Call
+    >>> U = np.arange(8.0).reshape(4, 2)
+    >>> parts = split_rows(Call((U, U, np.float64(1.0), np.float64(0.0)), {}, {}, {}, "config 0"), 2)
+    >>> [part[0].tolist() for part in parts]
+    [[[0.0, 1.0], [2.0, 3.0]], [[4.0, 5.0], [6.0, 7.0]]]
+    """
     U, V, scale, bias = call.args
     n = U.shape[0] // world_size
     return [(U[r * n:(r + 1) * n], V[r * n:(r + 1) * n], scale, bias) for r in range(world_size)]
 
 
 def ddp_average(outcomes: list[Outcome]) -> Outcome:
-    """The outcome a DDP-averaged training step sees: mean loss, per-rank embedding gradients
-    (each rank owns its rows) divided by W, mean scale and bias gradients."""
+    """The outcome that a DDP-averaged training step sees, from every rank's outcome.
+
+    The loss is the mean over ranks; the embedding gradients are the ranks' gradients of their own
+    rows, concatenated in rank order and divided by :math:`W`; the scale and bias gradients are the
+    means over ranks. Without gradients on some rank only the value is kept.
+
+    Parameters
+    ----------
+    outcomes : list of Outcome
+        Rank :math:`r`'s outcome at index :math:`r`, none of them failed.
+
+    Returns
+    -------
+    Outcome
+        The averaged outcome, comparable with the single-process goldens of the whole batch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigref.conform import Outcome
+    >>> from sigref.conform.distributed import ddp_average
+    >>> ones = np.ones((1, 2))
+    >>> ranks = [Outcome(np.float64(1.0), (ones, ones, np.float64(0.5), np.float64(1.0))),
+    ...          Outcome(np.float64(3.0), (3 * ones, ones, np.float64(1.5), np.float64(2.0)))]
+    >>> avg = ddp_average(ranks)
+    >>> float(avg.value), avg.grads[0].tolist(), float(avg.grads[2]), float(avg.grads[3])
+    (2.0, [[0.5, 0.5], [1.5, 1.5]], 1.0, 1.5)
+    """
     world = len(outcomes)
     value = np.mean([o.value for o in outcomes], axis=0)
     if any(o.grads is None for o in outcomes):
@@ -69,8 +129,65 @@ def _ranks_differing(outcome: Outcome, call: Call, convention: Convention, n: in
 def run_ranks(target: Target, init: dict[str, Any], kwargs: dict[str, Any], hook: Framework | None, framework: str,
               planned: list[Planned], convention: Convention, world_size: int, *,
               device: str | None, tangent: bool, timeout_s: float) -> tuple[list[Row], tuple[str, ...]]:
-    """Run every planned call in ``world_size`` processes at once and compare the DDP averages;
-    the rows, and notes on ranks that stopped early."""
+    """Run every planned call in ``world_size`` processes at once and compare the DDP averages.
+
+    Every call that is not already decided is split between the ranks (:func:`split_rows`) and
+    all of them are handed to the framework's ``launch`` in one go; each call's per-rank outcomes
+    are averaged (:func:`ddp_average`) and compared like a single-process call. A call that failed
+    on a rank fails with that rank named; a differing row names the ranks whose embedding rows
+    differ.
+
+    Parameters
+    ----------
+    target : Target
+        The resolved implementation; it must have a ``spec`` (every process imports it).
+    init : dict
+        Constructor keywords of a class target.
+    kwargs : dict
+        Extra keywords of every call.
+    hook : Framework or None
+        The framework's conformance hook; it must have ``launch``.
+    framework : str
+        The framework's name, for messages.
+    planned : list of Planned
+        The rows to produce.
+    convention : Convention
+        The implementation's convention.
+    world_size : int
+        The number of processes.
+    device : str or None
+        The device of every rank (default ``"cpu"``).
+    tangent : bool
+        Compare embedding gradients on the sphere's tangent space.
+    timeout_s : float
+        Seconds an exchange may wait for a peer.
+
+    Returns
+    -------
+    rows : list of Row
+        One per planned row, in order.
+    notes : tuple of str
+        Why ranks stopped early, grouped by message.
+
+    Raises
+    ------
+    ValueError
+        When ``hook`` has no ``launch`` or the target has no ``MODULE:CALLABLE`` spec.
+
+    Examples
+    --------
+    >>> from sigref.conform import get_convention
+    >>> from sigref.conform.distributed import run_ranks
+    >>> from sigref.conform.target import Target
+    >>> def my_loss(U, V, t, b):
+    ...     return 0.0
+    >>> try:
+    ...     run_ranks(Target(my_loss, None), {}, {}, None, "numpy", [], get_convention("paper"), 2,
+    ...               device=None, tangent=False, timeout_s=10.0)
+    ... except ValueError as exc:
+    ...     print(str(exc).split(";")[0])
+    distributed conformance needs a framework hook that launches processes
+    """
     if hook is None or hook.launch is None:
         raise ValueError(f"distributed conformance needs a framework hook that launches processes; {framework!r} has none "
                          "(the torch plugin provides one: pip install -e backends/torch)")

@@ -1,4 +1,19 @@
-"""A conformance run's result: one row per case, loss variant and dtype; the table, JSON, and assertions."""
+r"""A conformance run's result: one row per case, loss variant and dtype; the table, JSON, and assertions.
+
+:func:`sigref.conform.conform` returns a :class:`Report` holding one :class:`Row` per golden
+conformance case, loss variant (:math:`\gamma`) and dtype. A row *agrees* when every output of every
+configuration of the case is within its tolerance; the report *conforms* (:attr:`Report.ok`) when
+every row that ran agrees and at least one ran.
+
+Examples
+--------
+>>> from sigref.conform import Report, Row, get_convention
+>>> rows = [Row("conform_n2", 0.0, "float64", "agrees", 0.0, 6.0e-8, "values only"),
+...         Row("conform_n2", 0.0, "float32", "differs", 1.0e-2, 1.4e-3, "value, config 0")]
+>>> report = Report("mypkg:loss", get_convention("paper"), "numpy", "cpu", "values only", 1, rows)
+>>> report.ok, sorted(report.failing())
+(False, ['conform_n2:float32'])
+"""
 
 from __future__ import annotations
 
@@ -11,18 +26,47 @@ from sigref.conform.conventions import Convention
 
 __all__ = ["STATUSES", "Report", "Row", "summary_table"]
 
+#: The statuses of a :class:`Row`: within tolerance, outside it, raised (or did not run), skipped.
 STATUSES = ("agrees", "differs", "fails", "skipped")
 
 
 @dataclass(frozen=True)
 class Row:
-    """One case x loss variant x dtype.
+    r"""The result of one golden case, loss variant and dtype.
 
-    ``status``: "agrees" (every output within its tolerance), "differs" (``error`` is the worst
-    normalised error |got - want| / (|want| + max|want|), ``rtol`` its output's tolerance, ``where``
-    the output, entry and configuration), "fails" (``where`` holds the exception) or "skipped"
-    (``where`` says why). ``errors`` holds the worst normalised error of every output compared and
-    ``by_config`` the worst error / rtol of each configuration (> 1: that configuration differs).
+    Errors are normalised entry by entry, :math:`|got - want| / (|want| + \max|want|)`, per
+    configuration, and compared with the output's tolerance
+    :math:`\mathrm{rtol} = C \sqrt{\varepsilon}` (:func:`sigref.golden.rtol_for`).
+
+    Parameters
+    ----------
+    case : str
+        The golden conformance case.
+    gamma : float
+        The loss variant (0: the plain loss).
+    dtype : str
+        ``"float64"`` or ``"float32"``.
+    status : str
+        ``"agrees"`` (every output within its tolerance), ``"differs"``, ``"fails"`` (the
+        implementation raised, or did not run) or ``"skipped"``.
+    error : float, default nan
+        The worst normalised error (of the entry with the largest error / rtol).
+    rtol : float, default nan
+        The tolerance of that entry's output.
+    where : str, default ""
+        For ``"differs"``: the output, entry and configuration of the worst error; for ``"fails"``:
+        the exception; for ``"skipped"``: why; otherwise a note (e.g. ``"values only"``).
+    errors : dict of str to float, optional
+        The worst normalised error of every output compared, by output name.
+    by_config : tuple of float, default ()
+        The worst error / rtol of each configuration (> 1: that configuration differs).
+
+    Examples
+    --------
+    >>> from sigref.conform import Row
+    >>> row = Row("conform_extreme", 0.5, "float32", "differs", 3.1e-2, 2.8e-3, "d/d tau, config 1")
+    >>> row.id, row.ok
+    ('conform_extreme[gamma=0.5]:float32', False)
     """
 
     case: str
@@ -42,11 +86,46 @@ class Row:
 
     @property
     def ok(self) -> bool:
+        """Whether the row passes: it agrees, or it was skipped."""
         return self.status in ("agrees", "skipped")
 
 
 @dataclass(frozen=True)
 class Report:
+    """The result of a conformance run of one implementation.
+
+    Returned by :func:`sigref.conform.conform`; :meth:`table` is what ``sigref conform`` prints and
+    :meth:`to_json` what ``--json`` writes.
+
+    Parameters
+    ----------
+    target : str
+        The implementation, as ``MODULE:CALLABLE`` when it has one.
+    convention : Convention
+        Its convention (with the reduction that was checked).
+    framework : str
+        The backend whose arrays it took.
+    device : str
+        The device.
+    gradients : str
+        How gradients were obtained, or why they were not checked.
+    world_size : int
+        The number of processes (1: a single process).
+    rows : list of Row
+        One per case, loss variant and dtype.
+    notes : tuple of str, default ()
+        What happened outside the rows (e.g. why the ranks stopped).
+
+    Examples
+    --------
+    >>> from sigref.conform import Report, Row, get_convention
+    >>> rows = [Row("conform_n2", 0.0, "float64", "agrees", 0.0, 6.0e-8, "values only"),
+    ...         Row("conform_n2", 0.0, "float32", "differs", 1.0e-2, 1.4e-3, "value, config 0")]
+    >>> report = Report("mypkg:loss", get_convention("paper"), "numpy", "cpu", "values only", 1, rows)
+    >>> print(report.table().splitlines()[-1])
+    1 agrees, 1 differs of 2: DOES NOT CONFORM
+    """
+
     target: str
     convention: Convention
     framework: str
@@ -62,13 +141,71 @@ class Report:
         return all(r.ok for r in self.rows) and any(r.status == "agrees" for r in self.rows)
 
     def statuses(self) -> dict[str, str]:
+        """The status of every row by its :attr:`Row.id`.
+
+        Row ids are unique within a report, so this summarises every row of ``rows``.
+
+        Returns
+        -------
+        dict of str to str
+            Row id -> status.
+
+        Examples
+        --------
+        >>> from sigref.conform import Report, Row, get_convention
+        >>> rows = [Row("conform_n2", 0.0, "float64", "agrees", 0.0, 6.0e-8, "values only"),
+        ...         Row("conform_n2", 0.0, "float32", "differs", 1.0e-2, 1.4e-3, "value, config 0")]
+        >>> report = Report("mypkg:loss", get_convention("paper"), "numpy", "cpu", "values only", 1, rows)
+        >>> report.statuses()
+        {'conform_n2:float64': 'agrees', 'conform_n2:float32': 'differs'}
+        """
         return {r.id: r.status for r in self.rows}
 
     def failing(self) -> set[str]:
-        """Ids of the rows that differ or fail."""
+        """The ids of the rows that differ or fail.
+
+        :func:`sigref.conform.assert_conforms` compares them with its ``known_failures``.
+
+        Returns
+        -------
+        set of str
+            The ids (:attr:`Row.id`).
+
+        Examples
+        --------
+        >>> from sigref.conform import Report, Row, get_convention
+        >>> rows = [Row("conform_n2", 0.0, "float64", "agrees", 0.0, 6.0e-8, "values only"),
+        ...         Row("conform_n2", 0.0, "float32", "differs", 1.0e-2, 1.4e-3, "value, config 0")]
+        >>> report = Report("mypkg:loss", get_convention("paper"), "numpy", "cpu", "values only", 1, rows)
+        >>> report.failing()
+        {'conform_n2:float32'}
+        """
         return {r.id for r in self.rows if not r.ok}
 
     def table(self) -> str:
+        """The report as the text table that ``sigref conform`` prints.
+
+        A header with the target, the convention and its mapping, the framework and how gradients
+        were checked; one line per row (case, gamma, dtype, status, error, rtol, where); the notes;
+        and a summary line ending in ``CONFORMS`` or ``DOES NOT CONFORM``.
+
+        Returns
+        -------
+        str
+            The table, without a trailing newline.
+
+        Examples
+        --------
+        >>> from sigref.conform import Report, Row, get_convention
+        >>> rows = [Row("conform_n2", 0.0, "float64", "agrees", 0.0, 6.0e-8, "values only"),
+        ...         Row("conform_n2", 0.0, "float32", "differs", 1.0e-2, 1.4e-3, "value, config 0")]
+        >>> report = Report("mypkg:loss", get_convention("paper"), "numpy", "cpu", "values only", 1, rows)
+        >>> for line in report.table().splitlines()[4:]:
+        ...     print(line)
+        conform_n2               0 float64  agrees    0.00e+00  6.00e-08  values only
+        conform_n2               0 float32  differs   1.00e-02  1.40e-03  value, config 0
+        1 agrees, 1 differs of 2: DOES NOT CONFORM
+        """
         c = self.convention
         procs = f"{self.world_size} processes (DDP-averaged gradients)" if self.world_size > 1 else "1 process"
         lines = [
@@ -88,6 +225,28 @@ class Report:
         return "\n".join(lines)
 
     def to_json(self) -> str:
+        """The report as JSON (``sigref conform --json``).
+
+        An object with the target, the convention's name and mapping, the framework, device,
+        gradients, world size, ``ok``, the notes and one record per row (its fields and id;
+        non-finite errors as null).
+
+        Returns
+        -------
+        str
+            The JSON text (indented by 1).
+
+        Examples
+        --------
+        >>> import json
+        >>> from sigref.conform import Report, Row, get_convention
+        >>> rows = [Row("conform_n2", 0.0, "float64", "agrees", 0.0, 6.0e-8, "values only"),
+        ...         Row("conform_n2", 0.0, "float32", "differs", 1.0e-2, 1.4e-3, "value, config 0")]
+        >>> report = Report("mypkg:loss", get_convention("paper"), "numpy", "cpu", "values only", 1, rows)
+        >>> record = json.loads(report.to_json())
+        >>> record["ok"], record["convention"], record["rows"][1]["id"]
+        (False, 'paper', 'conform_n2:float32')
+        """
         def finite(x: float) -> float | None:
             return x if math.isfinite(x) else None
 
@@ -111,12 +270,39 @@ class Report:
         return json.dumps(record, indent=1)
 
 
+#: The cell symbols of :func:`summary_table` by status.
 SYMBOLS = {"agrees": "✓", "differs": "✗", "fails": "!", "skipped": "–"}
 
 
 def summary_table(reports: dict[str, Report]) -> str:
-    """A markdown table of several reports: one line per implementation (and loss variant), one column
-    per case, each cell the statuses in float64 then float32 (✓ agrees, ✗ differs, ! fails, – skipped)."""
+    """A markdown table of several reports: one line per implementation and loss variant, one column per case.
+
+    Each cell holds the statuses in float64 then float32 (✓ agrees, ✗ differs, ! fails, – skipped);
+    the convention column adds the loss variant, a reduction other than per-anchor and the number
+    of ranks.
+
+    Parameters
+    ----------
+    reports : dict of str to Report
+        Implementation label -> its report.
+
+    Returns
+    -------
+    str
+        The markdown table, without a trailing newline.
+
+    Examples
+    --------
+    >>> from sigref.conform import Report, Row, get_convention
+    >>> rows = [Row("conform_n2", 0.0, "float64", "agrees", 0.0, 6.0e-8, "values only"),
+    ...         Row("conform_n2", 0.0, "float32", "differs", 1.0e-2, 1.4e-3, "value, config 0")]
+    >>> report = Report("mypkg:loss", get_convention("paper"), "numpy", "cpu", "values only", 1, rows)
+    >>> from sigref.conform import summary_table
+    >>> print(summary_table({"mine": report}))
+    | implementation | convention | n2 |
+    |---|---|---|
+    | mine | paper | ✓ ✗ |
+    """
     cases = list(dict.fromkeys(r.case for report in reports.values() for r in report.rows))
     lines = ["| implementation | convention | " + " | ".join(c.removeprefix("conform_") for c in cases) + " |",
              "|---|---|" + "---|" * len(cases)]

@@ -1,16 +1,23 @@
-"""Feed the golden conformance cases to an implementation and compare its value and gradients.
+r"""Feed the golden conformance cases to an implementation and compare its value and gradients.
 
-For every case of :mod:`sigref.golden.cases.conform` (read only after its sha256 was verified against
-the manifest), every loss variant (gamma) of the convention and every dtype, the implementation is
-called once per configuration with (N, d) rows, its arguments in its own convention, converted to its
-framework through the backend registry. Its value and, where the framework has an autograd hook, its
-gradients in all four arguments are compared with the goldens mapped into that convention
-(:meth:`Convention.expected`), entry by entry:
+For every case of :mod:`sigref.golden.cases.conform` (read only after its sha256 was verified
+against the manifest), every loss variant (:math:`\gamma`) of the convention and every dtype, the
+implementation is called once per configuration with :math:`(N, d)` rows (or once with the whole
+batch, for the batch case), its arguments in its own convention
+(:meth:`sigref.conform.Convention.arguments_for`), converted to its framework through the backend
+registry (:meth:`sigref.backend.Backend.asarray`). Its value and, where the framework has an
+autograd hook (:class:`sigref.conform.Framework`), its gradients in all four arguments are
+compared with the goldens mapped into that convention (:meth:`sigref.conform.Convention.expected`),
+entry by entry:
 
-    error = |got - want| / (|want| + max|want|)  <=  rtol = C sqrt(eps(dtype)),
+.. math::
 
-with C the golden's tolerance class of that output (reduction for values, gradient for gradients),
-per configuration, so that a small loss is not judged against a large one.
+    \mathrm{error} = \frac{|\mathrm{got} - \mathrm{want}|}{|\mathrm{want}| + \max|\mathrm{want}|}
+    \le \mathrm{rtol} = C \sqrt{\varepsilon(\mathrm{dtype})},
+
+with :math:`C` the golden's tolerance class of that output (``reduction`` for values,
+``gradient`` for gradients), per configuration, so that a small loss is not judged against a
+large one.
 """
 
 from __future__ import annotations
@@ -34,14 +41,40 @@ from sigref.golden.cases.conform import BATCH_CASES, CASES, OUTPUTS
 
 __all__ = ["DTYPES", "Call", "Planned", "assert_conforms", "conform"]
 
+#: The dtypes a conformance run checks, by default both.
 DTYPES = ("float64", "float32")
 
 
 @dataclass(frozen=True)
 class Call:
-    """One invocation of the implementation: host float64 ``args`` in its convention, ``kwargs``,
-    ``expected`` value and gradients by argument name, tolerance ``classes`` by the same names, and a
-    description of the configuration for the report."""
+    """One invocation of the implementation under test, with what it should return.
+
+    Planned from a golden case and a convention before anything is called; the distributed
+    runner splits its rows between the ranks.
+
+    Parameters
+    ----------
+    args : tuple of numpy.ndarray
+        The four arguments in the implementation's convention, host float64.
+    kwargs : dict
+        Its keywords (``gamma`` for a modulated variant, and the run's extra keywords).
+    expected : dict of str to numpy.ndarray
+        The expected ``"value"`` and gradients, by argument name.
+    classes : dict of str to str
+        The tolerance class of each of them, by the same names.
+    config : str
+        A description of the configuration for the report.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigref.conform.runner import Call
+    >>> U = np.eye(2)
+    >>> call = Call((U, U, np.float64(10.0), np.float64(10.0)), {}, {"value": np.float64(0.7)},
+    ...             {"value": "reduction"}, "config 0: t=10, b=10")
+    >>> call.args[0].shape, call.config
+    ((2, 2), 'config 0: t=10, b=10')
+    """
 
     args: tuple[np.ndarray, ...]
     kwargs: dict[str, Any]
@@ -52,7 +85,32 @@ class Call:
 
 @dataclass(frozen=True)
 class Planned:
-    """One row to produce: its calls, or its ``verdict`` already (skipped, or a golden file that failed)."""
+    """One report row to produce: its calls, or its verdict already.
+
+    A planned row with a ``verdict`` is not called: the case is skipped, or its golden file failed
+    verification.
+
+    Parameters
+    ----------
+    case : str
+        The golden conformance case.
+    gamma : float
+        The loss variant.
+    dtype : str
+        ``"float64"`` or ``"float32"``.
+    calls : list of Call
+        The calls to make.
+    verdict : Row or None, default None
+        The row already decided, if any.
+
+    Examples
+    --------
+    >>> from sigref.conform import Row
+    >>> from sigref.conform.runner import Planned
+    >>> planned = Planned("conform_batch_axes", 0.0, "float64", [], Row("conform_batch_axes", 0.0, "float64", "skipped"))
+    >>> planned.verdict.status
+    'skipped'
+    """
 
     case: str
     gamma: float
@@ -197,23 +255,95 @@ def conform(target: Any, convention: str | Convention | None = None, *, framewor
             dtypes: Iterable[str] = DTYPES, cases: Iterable[str] | None = None, reduction: str | None = None,
             batch_axes: bool | None = None, tangent: bool = False, world_size: int = 1, init: dict[str, Any] | None = None,
             kwargs: dict[str, Any] | None = None, directory: Path | None = None, timeout_s: float = 120.0) -> Report:
-    """Check a sigmoid-loss implementation against the golden conformance cases.
+    r"""Check a sigmoid-loss implementation against the golden conformance cases.
+
+    The target is resolved (:func:`sigref.conform.resolve`) and its convention and framework taken
+    from the arguments or its declaration. For each selected case, loss variant of the convention
+    and dtype, the golden file is verified, the calls are planned in the target's convention
+    (:mod:`sigref.conform.runner`), made on the framework's arrays, and the results compared within
+    the golden tolerances. Exceptions raised by the implementation, and golden files that fail
+    verification, are ``"fails"`` rows, not exceptions.
+
+    The inputs are mapped by the convention: ``paper`` takes :math:`(U, V, t, b)`; ``siglip`` and
+    ``mscl`` take :math:`(U, V, \log t, -b)`; ``open_clip`` takes :math:`(U, V, t, -b)`; ``mscl``
+    is also called with ``gamma=1.0`` and ``gamma=0.5`` (:mod:`sigref.conform.conventions`).
 
     Parameters
     ----------
-    target : the callable, or ``"MODULE:CALLABLE"`` (a class is instantiated, with ``init``).
-    convention : ``"paper"``, ``"siglip"``, ``"open_clip"``, ``"mscl"`` or a :class:`Convention`
-        (default: the target's declaration); ``reduction`` overrides its reduction.
-    framework, device : the backend whose arrays it takes, and its device.
-    dtypes : checked in each (default float64 and float32).
-    cases : golden conformance case names (default all).
-    batch_axes : it accepts leading batch axes (default: its declaration, else False: the batch
-        case is skipped).
-    tangent : compare embedding gradients projected on the unit sphere's tangent space (for
-        implementations that L2-normalise their inputs).
-    world_size : > 1 runs it in that many processes, each on its rank's rows (see
-        :mod:`sigref.conform.distributed`).
-    kwargs : extra keywords of every call (``gamma`` is set by the convention).
+    target : callable or str
+        The callable, or ``"MODULE:CALLABLE"``; a class is instantiated (with ``init``).
+    convention : str or Convention or None, optional
+        ``"paper"``, ``"siglip"``, ``"open_clip"``, ``"mscl"`` or a :class:`Convention`; default
+        the target's declaration.
+    framework : str or None, optional
+        The backend whose arrays it takes (``"torch"``, ``"jax"``, ``"numpy"``, ...); default its
+        declaration, else a framework hook that recognises it.
+    device : str or None, optional
+        The framework's device; default its first.
+    dtypes : iterable of str or str, default ("float64", "float32")
+        The dtypes to check, from :data:`DTYPES`.
+    cases : iterable of str or None, optional
+        Golden conformance case names; default all.
+    reduction : str or None, optional
+        Override the convention's reduction (``"per_anchor"``, ``"sum"`` or ``"mean"``).
+    batch_axes : bool or None, optional
+        It accepts leading batch axes; default its declaration, else False (the batch case is
+        skipped).
+    tangent : bool, default False
+        Compare embedding gradients projected on the unit sphere's tangent space, for
+        implementations that L2-normalise their inputs.
+    world_size : int, default 1
+        Above 1, run it in that many processes, each on its rank's rows, and compare the
+        DDP-averaged results (:mod:`sigref.conform.distributed`).
+    init : dict or None, optional
+        Constructor keywords of a class target.
+    kwargs : dict or None, optional
+        Extra keywords of every call (``gamma`` is set by the convention).
+    directory : pathlib.Path or None, optional
+        The golden directory; default :func:`sigref.golden.default_dir`.
+    timeout_s : float, default 120.0
+        Seconds a distributed exchange may wait for a peer.
+
+    Returns
+    -------
+    Report
+        One row per case, loss variant and dtype.
+
+    Raises
+    ------
+    ValueError
+        When ``world_size`` is not a positive integer, ``timeout_s`` not a positive finite number,
+        ``dtypes`` empty or outside :data:`DTYPES`, a case unknown, the target cannot be imported,
+        its convention or framework is neither given nor declared, ``init`` is given for a
+        non-class target, a ``sigref.conform`` hook fails to load, or a distributed run lacks a
+        launching hook or an importable target.
+    TypeError
+        When the target is not callable or its class cannot be instantiated with ``init``.
+    sigref.backend.BackendError
+        When the framework is not a usable backend (or has no such device).
+
+    See Also
+    --------
+    assert_conforms : The same, as an assertion for a test suite.
+
+    Examples
+    --------
+    A run imports every framework hook of ``sigref.conform`` (torch, where installed), which takes
+    seconds, so it is not run here. A NumPy loss in the papers' convention is checked in values
+    (NumPy has no autograd hook) by::
+
+        from sigref.conform import conform
+        from sigref.losses import sigmoid_loss
+
+        report = conform(sigmoid_loss, "paper", framework="numpy", cases=["conform_n2"])
+        print(report.table())  # conform_n2 agrees in float64 and float32: CONFORMS
+
+    The cases such a run feeds the callable:
+
+    >>> from sigref.golden.cases.conform import CASES
+    >>> [case.name for case in CASES]  # doctest: +NORMALIZE_WHITESPACE
+    ['conform_n2', 'conform_init', 'conform_trained', 'conform_extreme', 'conform_uneven',
+     'conform_large', 'conform_batch_axes']
     """
     positive_int("world_size", world_size)
     if not (isinstance(timeout_s, (int, float)) and 0 < timeout_s < math.inf):
@@ -275,13 +405,49 @@ def conform(target: Any, convention: str | Convention | None = None, *, framewor
 
 def assert_conforms(target: Any, convention: str | Convention | None = None, *, known_failures: Iterable[str] = (),
                     **options: Any) -> Report:
-    """:func:`conform`, raising AssertionError with the table unless every case agrees, except the
-    rows in ``known_failures`` (ids like ``"conform_extreme:float32"`` or
-    ``"conform_extreme[gamma=0.5]:float32"``), which must then differ or fail (strictly: a known
-    failure that agrees is an error too, so that a fix is noticed). For a downstream test suite::
+    """Run :func:`conform` and raise AssertionError unless the implementation conforms.
+
+    Every row must agree, except the rows named in ``known_failures``, which must then differ or
+    fail: strictly, a known failure that agrees is an error too, so that a fix is noticed. A run
+    in which no case ran is an error as well. For a downstream test suite::
 
         def test_my_loss_conforms():
             assert_conforms("mypkg.loss:sigmoid_loss", "open_clip", framework="torch")
+
+    Parameters
+    ----------
+    target : callable or str
+        As for :func:`conform`.
+    convention : str or Convention or None, optional
+        As for :func:`conform`.
+    known_failures : iterable of str, default ()
+        Row ids (:attr:`sigref.conform.Row.id`) expected to differ or fail, e.g.
+        ``"conform_extreme:float32"`` or ``"conform_extreme[gamma=0.5]:float32"``.
+    **options
+        The keyword arguments of :func:`conform`.
+
+    Returns
+    -------
+    Report
+        The report, when it conforms.
+
+    Raises
+    ------
+    AssertionError
+        With the problems and the report's table: rows that do not conform, known failures that
+        now agree or name no row, or no case run.
+    ValueError
+        For the invalid options for which :func:`conform` raises it (likewise its TypeError and
+        :class:`sigref.backend.BackendError`).
+
+    Examples
+    --------
+    Like :func:`conform`, a run takes seconds and is not run here. The ids that ``known_failures``
+    takes are those of the report's rows:
+
+    >>> from sigref.conform import Row
+    >>> Row("conform_extreme", 0.0, "float32", "differs").id
+    'conform_extreme:float32'
     """
     report = conform(target, convention, **options)
     known = set(known_failures)

@@ -14,6 +14,18 @@ disk first:
   not match its recorded sha256 was altered, and the recomputation replaces it).
 
 Every file, and then the manifest, is replaced atomically (:func:`sigref.golden.store.atomic_write`).
+
+Examples
+--------
+>>> import tempfile
+>>> from pathlib import Path
+>>> from sigref import golden
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     first = golden.regen(Path(tmp), ["lee2024_thresholds"])
+...     again = golden.regen(Path(tmp), ["lee2024_thresholds"])
+...     files = sorted(path.name for path in Path(tmp).iterdir())
+>>> [r.action for r in first], [r.action for r in again], files
+(['new'], ['unchanged'], ['MANIFEST.json', 'lee2024_thresholds.npz'])
 """
 
 from __future__ import annotations
@@ -33,14 +45,42 @@ from sigref.golden.check import compare
 
 __all__ = ["RegenRefused", "RegenResult", "regen"]
 
+#: The actions of a :class:`RegenResult` that write the file.
 WRITES = ("new", "updated", "restored", "forced")
 
 
 @dataclass(frozen=True)
 class RegenResult:
-    """What regeneration did (or would do) to one case's file: ``action`` is ``new``, ``unchanged``,
-    ``updated``, ``kept``, ``restored``, ``forced`` (written over a contradiction by ``force``) or
-    ``refused``; ``changes`` lists the differences from the file on disk."""
+    """What regeneration did, or would do, to one case's file.
+
+    :func:`regen` returns one per case; a :class:`RegenRefused` carries the whole plan, with the
+    contradicted files marked ``"refused"``.
+
+    Parameters
+    ----------
+    case : str
+        The case name.
+    path : pathlib.Path
+        Its file.
+    action : str
+        ``"new"`` (no file yet), ``"unchanged"`` (the same bytes), ``"updated"`` (outputs added),
+        ``"kept"`` (within tolerance, other bits, the file matches the manifest), ``"restored"``
+        (within tolerance but the file did not match the manifest), ``"forced"`` (written over a
+        contradiction, or rewritten, by ``force``) or ``"refused"`` (contradicted, not written).
+    changes : tuple of str, default ()
+        The differences from the file on disk, one line each.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from sigref.golden import RegenResult
+    >>> result = RegenResult("demo", Path("demo.npz"), "updated", ("output y added",))
+    >>> result.written
+    True
+    >>> print(result.describe())
+    updated    demo.npz
+               output y added
+    """
 
     case: str
     path: Path
@@ -49,15 +89,64 @@ class RegenResult:
 
     @property
     def written(self) -> bool:
+        """Whether the action writes the file: ``new``, ``updated``, ``restored`` or ``forced``."""
         return self.action in WRITES
 
     def describe(self) -> str:
+        """The action and the path on one line, then one indented line per change.
+
+        :class:`RegenRefused` lists the refused results this way.
+
+        Returns
+        -------
+        str
+            The description that ``sigref golden regen`` prints.
+
+        Examples
+        --------
+        >>> from pathlib import Path
+        >>> from sigref.golden import RegenResult
+        >>> print(RegenResult("demo", Path("demo.npz"), "unchanged").describe())
+        unchanged  demo.npz
+        """
         head = f"{self.action:10s} {self.path}"
         return "\n".join([head, *(f"           {c}" for c in self.changes)])
 
 
 class RegenRefused(RuntimeError):
-    """Recomputed values contradict committed goldens; nothing was written. ``results`` holds the plan."""
+    """Recomputed values contradict committed goldens; nothing was written.
+
+    Raised by :func:`regen` without ``force`` before any file is touched. The message lists every
+    refused file with what would change, and says how to accept the changes.
+
+    Parameters
+    ----------
+    results : list of RegenResult
+        The plan for every selected case.
+
+    Attributes
+    ----------
+    results : list of RegenResult
+        As given; those with action ``"refused"`` are the contradicted files.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from sigref import golden
+    >>> from sigref.golden import store
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp) / "lee2024_thresholds.npz"
+    ...     _ = golden.regen(Path(tmp), ["lee2024_thresholds"])
+    ...     inputs, outputs = store.load(path.read_bytes(), path.name)
+    ...     outputs["T_etf"] = outputs["T_etf"] + 1.0  # a committed value that sigref no longer computes
+    ...     _ = path.write_bytes(store.serialize(inputs, outputs))
+    ...     try:
+    ...         golden.regen(Path(tmp), ["lee2024_thresholds"])
+    ...     except golden.RegenRefused as exc:
+    ...         print([r.action for r in exc.results], exc.results[0].changes[0].split(":")[0])
+    ['refused'] output T_etf
+    """
 
     def __init__(self, results: list[RegenResult]) -> None:
         refused = [r for r in results if r.action == "refused"]
@@ -130,11 +219,49 @@ def _plan(case: Case, path: Path, new: bytes, recorded: str | None, force: bool)
 
 
 def regen(directory: Path | None = None, names: Iterable[str] | None = None, *, force: bool = False) -> list[RegenResult]:
-    """Recompute the selected cases on NumPy float64 and write their files and the manifest
-    (default: the source tree's ``reference_results/golden``; an installed wheel's copy is never rewritten).
+    """Recompute the selected cases on NumPy float64 and write their files and the manifest.
 
-    Raises :class:`RegenRefused`, writing nothing, when a recomputation contradicts a committed file
-    and ``force`` is false (see the module docstring for the rules).
+    Every case is recomputed from its ``inputs()`` and planned against the file on disk by the
+    rules of :mod:`sigref.golden.regen`; only then are the files that change written, each
+    atomically, and the manifest entries of the selected cases rebuilt (entries of other cases
+    are kept). The manifest is rewritten only when its text changes.
+
+    Parameters
+    ----------
+    directory : pathlib.Path or None, optional
+        The golden directory (created if needed); default the source tree's
+        ``reference_results/golden`` (:data:`sigref.golden.SOURCE_DIR`). An installed wheel's
+        copy is never rewritten.
+    names : iterable of str or None, optional
+        The cases; default every case.
+    force : bool, default False
+        Write over contradicted files too (action ``"forced"``), and rewrite files that differ
+        only within tolerance.
+
+    Returns
+    -------
+    list of RegenResult
+        What was done to each case's file.
+
+    Raises
+    ------
+    RegenRefused
+        When a recomputation contradicts a committed file and ``force`` is false; nothing is
+        written.
+    FileNotFoundError
+        When ``directory`` is None and sigref does not run from a source tree.
+    ValueError
+        When ``names`` holds a name that is no case.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from sigref import golden
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     results = golden.regen(Path(tmp), ["lee2024_thresholds"])
+    >>> [(r.case, r.action, r.written) for r in results]
+    [('lee2024_thresholds', 'new', True)]
     """
     if directory is None and not store.SOURCE_DIR.parent.is_dir():
         raise FileNotFoundError(f"sigref runs from an installed package, not a source tree: no {store.SOURCE_DIR.parent}; "

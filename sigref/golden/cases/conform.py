@@ -1,14 +1,26 @@
-"""Golden cases of the conformance suite (``sigref conform``, :mod:`sigref.conform`).
+r"""Golden cases of the conformance suite (``sigref conform``, :mod:`sigref.conform`).
 
-Each case holds K configurations (U_k, V_k, t_k, b_k) in the papers' convention
-z_ij = t <u_i, v_j> - b and, for every gamma in :data:`GAMMAS`, the per-anchor sigmoid loss
+Each case holds :math:`K` configurations :math:`(U_k, V_k, t_k, b_k)` in the papers' convention
+:math:`z_{ij} = t \langle u_i, v_j \rangle - b` and, for every :math:`\gamma` in
+:data:`GAMMAS`, the per-anchor sigmoid loss of SigLIP (Zhai et al., arXiv:2303.15343)
 
-    L = (1/N) sum_ij w(q_ij) softplus(q_ij),   q = -z_ii on positives, z_ij on negatives,
+.. math::
 
-(SigLIP, Zhai et al. arXiv 2303.15343; w = 1 at gamma = 0, MSCL's w = (1 - sigma(y z))^gamma otherwise)
-with its gradients in U, V, t, log t and b, stored as ``gamma<g>_value``, ``gamma<g>_grad_U``, ...
-A conformance run calls the implementation under test once per configuration with (N, d) rows;
-the case in :data:`BATCH_CASES` is passed whole, with its leading batch axes.
+    L = \frac{1}{N} \sum_{i,j} w(q_{ij}) \operatorname{softplus}(q_{ij}),
+    \qquad q_{ii} = -z_{ii}, \quad q_{ij} = z_{ij} \ (i \ne j),
+
+with :math:`w = 1` at :math:`\gamma = 0` and MSCL's :math:`w = (1 - \sigma(y z))^{\gamma}`
+otherwise (:math:`y = +1` on positives, :math:`-1` on negatives), and its gradients in
+:math:`U`, :math:`V`, :math:`t`, :math:`\log t` and :math:`b`, stored as ``gamma<g>_value``,
+``gamma<g>_grad_U``, ... (:data:`OUTPUTS`). A conformance run calls the implementation under test
+once per configuration with :math:`(N, d)` rows; the case in :data:`BATCH_CASES` is passed whole,
+with its leading batch axes.
+
+Examples
+--------
+>>> from sigref.golden.cases.conform import CASES, GAMMAS
+>>> [case.name for case in CASES][:3], GAMMAS
+(['conform_n2', 'conform_init', 'conform_trained'], (0.0, 0.5, 1.0))
 """
 
 from __future__ import annotations
@@ -24,11 +36,13 @@ from sigref.sampling import rng_from, uniform_sphere
 
 __all__ = ["BATCH_CASES", "CASES", "GAMMAS", "OUTPUTS"]
 
-#: 0: the plain loss; 1: MSCL's default confidence penalty; 0.5: on its cosine schedule's way to 0,
+#: The loss variants pinned: 0: the plain loss; 1: MSCL's default confidence penalty; 0.5: on its cosine schedule's way to 0,
 #: where (1 - sigma)^gamma written by subtraction has an infinite derivative once sigma rounds to 1
 GAMMAS = (0.0, 0.5, 1.0)
-#: per gamma: the value and the gradients in the papers' parameters
+#: The outputs stored per gamma (prefixed ``gamma<g>_``): the value and the gradients in the
+#: papers' parameters.
 OUTPUTS = ("value", "grad_U", "grad_V", "grad_t", "grad_log_t", "grad_b")
+#: The cases passed whole, with their leading batch axes, to implementations that declare them.
 BATCH_CASES = frozenset({"conform_batch_axes"})
 
 
@@ -73,6 +87,7 @@ def _case(name: str, what: str, inputs: Any) -> Case:
     return Case(name=name, what=what, inputs=inputs, compute=_compute, tolerance=_tolerance)
 
 
+#: The conformance cases, from N = 2 to N = 2400 rows.
 CASES = [
     _case("conform_n2", "conformance: N = 2 (one negative per anchor), t <= 10",
           _configs(11, 2, 3, [(1.0, 0.0), (10.0, 10.0), (5.0, 5.0), (0.5, -2.0)])),

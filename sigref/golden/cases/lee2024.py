@@ -1,6 +1,11 @@
-"""Golden cases of the CCEM module and the Lee, Chang & Sohn experiments (arXiv 2402.12613):
-thresholds, the optimal CCEM on a (N, t, b) grid with b != t, CCEM vectors, F and F', closed-form
-losses, and short fixed-step runs of Fig. 2 (free embeddings) and Fig. 3 (ReLU MLP)."""
+r"""Golden cases of the CCEM module and the experiments of Lee, Chang and Sohn (arXiv:2402.12613).
+
+They pin the thresholds :math:`T_\mathrm{etf}(N)` and :math:`T_\mathrm{anti}(N)`, the optimal
+CCEM on an :math:`(N, t, b)` grid with :math:`b = t` and :math:`b \ne t` (kept away from the regime
+boundaries so that float32 agrees), CCEM vectors, the reduced objective :math:`F` and
+:math:`F'`, the closed-form losses, and short fixed-step runs of Fig. 2 (free embeddings) and
+Fig. 3 (a ReLU MLP encoder).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,12 @@
-"""Golden cases of the loss family: values and every gradient, at ordinary and extreme (t, b)."""
+"""Golden cases of the loss family: values and every gradient, at ordinary and extreme (t, b).
+
+The inputs are batches of unit rows (N = 12, d = 6) with t from 0.5 to 1e4 (and 1e9 in
+``losses_extreme``) and biases of both signs. The cases pin :func:`sigref.losses.sigmoid_loss_and_grad`
+in every reduction, MSCL's modulated and filtered variants, chunked evaluation with an uneven last
+block, the relative-bias loss (arXiv:2509.18552, Def. 1), the logit diagnostics, the SigLIP
+convention (arXiv:2303.15343), InfoNCE, ReLIC's KL term with the MSCL objective and the multimodal
+graph loss; values are in the ``reduction`` tolerance class and gradients in ``gradient``.
+"""
 
 from __future__ import annotations
 

@@ -441,8 +441,8 @@ def available_backends() -> dict[str, str | None]:
 def to_numpy(x: Array) -> np.ndarray:
     """The values of an array of any registered library as a NumPy array on the host.
 
-    The backend is found by the top-level module of ``type(x)``: the first registered backend
-    whose ``module`` is that library converts it with its ``to_numpy`` (torch: detached and moved to
+    The backend is found by the array's library (the top-level module of ``type(x)``; ``jax`` for
+    JAX arrays): the registered backend whose ``module`` lies in that library converts it with its ``to_numpy`` (torch: detached and moved to
     the CPU). Arrays of other libraries go through ``numpy.from_dlpack``; NumPy arrays and Python
     numbers through ``numpy.asarray`` (a NumPy array is returned as it is, not copied).
 
@@ -468,10 +468,11 @@ def to_numpy(x: Array) -> np.ndarray:
     >>> to_numpy(x).tolist()
     [1.0, 2.5]
     """
-    library = type(x).__module__.split(".")[0]
-    for name in _entry_points():
+    # JAX arrays are jaxlib types; the backend named like the library is tried first (no other plugin is imported)
+    library = "jax" if array_api_compat.is_jax_array(x) else type(x).__module__.split(".")[0]
+    for name in sorted(_entry_points(), key=lambda name: name != library):
         spec = backend_spec(name)
-        if spec.module == library:
+        if spec.module.split(".")[0] == library:
             return np.asarray(spec.to_numpy(x))
     return np.asarray(_default_to_numpy(x))
 

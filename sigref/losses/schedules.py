@@ -148,7 +148,7 @@ def filter_threshold_at(step: int, threshold: float | None, warmup_steps: int) -
     Raises
     ------
     ValueError
-        If ``warmup_steps`` is not an integer >= 0.
+        If ``step`` or ``warmup_steps`` is not an integer >= 0, or ``threshold`` is not in (0, 1) or None.
 
     See Also
     --------
@@ -167,6 +167,10 @@ def filter_threshold_at(step: int, threshold: float | None, warmup_steps: int) -
     """
     if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 0:
         raise ValueError(f"warmup_steps must be an integer >= 0, got {warmup_steps!r}")
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise ValueError(f"step must be an integer >= 0, got {step!r}")
+    if threshold is not None and not (isinstance(threshold, (int, float)) and not isinstance(threshold, bool) and 0.0 < threshold < 1.0):
+        raise ValueError(f"threshold must be a number in (0, 1) or None, got {threshold!r}")
     if threshold is None or step <= warmup_steps:
         return None
     return threshold

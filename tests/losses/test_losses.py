@@ -479,6 +479,10 @@ def test_schedules_follow_their_closed_forms():
         cosine_decay(0, 1.0, 0)
     with pytest.raises(ValueError, match="gamma0 must be >= 0"):
         cosine_gamma(0, -1.0, 4)
+    with pytest.raises(ValueError, match="step must be an integer >= 0, got -1"):
+        filter_threshold_at(-1, 0.05, 2)
+    with pytest.raises(ValueError, match=r"threshold must be a number in \(0, 1\) or None, got 1.5"):
+        filter_threshold_at(5, 1.5, 2)
 
 
 def test_one_pair_is_its_positive_term(backend):

@@ -110,6 +110,7 @@ def format_markdown(report: dict[str, Any]) -> str:
         )
     lines.append("")
 
+    lines += _compile_section(results)
     lines += _analysis_section(results)
 
     solvers = [r for r in results if r.get("kind") == "solver"]
@@ -157,4 +158,15 @@ def _analysis_section(results: list[dict[str, Any]]) -> list[str]:
         lines.append(f"| {r['backend']} | {r['dtype']} | {r['N']} | {r['d']} | {r['impl']} | {_ms(r['time_s'])} | {r['repeats']} "
                      f"| {r['s_per_1e9_pairs']:.3g} | {_ratio(r.get('ratio_floor'))} | {_ratio(r.get('ratio_dense'))} "
                      f"| {_mib(r.get('peak_bytes'))} | {'–' if m is None else f'{m:.6g}'} |")
+    return [*lines, ""]
+
+
+def _compile_section(results: list[dict[str, Any]]) -> list[str]:
+    """The ahead-of-time compile time of the rows that have one (``jax.jit``), excluded from their timings."""
+    rows = [r for r in results if r.get("status") == "ok" and r.get("compile_s") is not None]
+    if not rows:
+        return []
+    lines = ["## Compilation (excluded from the times above)", "", "| backend | dtype | N | d | impl | compile s |",
+             "|---|---|---:|---:|---|---:|"]
+    lines += [f"| {r['backend']} | {r['dtype']} | {r['N']} | {r['d']} | {r['impl']} | {r['compile_s']:.2f} |" for r in rows]
     return [*lines, ""]

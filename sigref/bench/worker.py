@@ -122,6 +122,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
             "peak_traced_bytes": traced,
             "warmup_s": call_s if spec["warmup"] else None,
             "elementwise": getattr(fn, "elementwise", None),
+            "compile_s": getattr(fn, "compile_s", None),  # ahead-of-time compilation (jax.jit), excluded from the timings
             **checks,
         }
     except Unavailable as exc:

@@ -504,3 +504,16 @@ def test_one_pair_is_its_positive_term(backend):
         assert float(backend.to_numpy(res.grad["U"])[0, k]) == pytest.approx(fd, rel=1e-7, abs=1e-10)
     fd_t = (positive_term(u, v, t + h, b) - positive_term(u, v, t - h, b)) / (2 * h)
     assert float(res.grad["t"]) == pytest.approx(fd_t, rel=1e-7)
+
+
+@pytest.mark.parametrize(("n", "t", "b"), [(2, 1e4, 0.0), (512, 100.0, 20.0), (300, 1e4, 30.0)])
+def test_float32_value_of_a_separated_batch_keeps_its_relative_accuracy(backend, n, t, b):
+    """A well-separated batch at large t: U = V = I (exact in float32, so are its products), positive
+    logits t - b, negatives -b, and a loss orders of magnitude below the positive logits. Summing the
+    block as all-negatives and then adding the positives' corrections (-z_ii) would cancel (a relative
+    error of eps * N (t - b) / L, above 1 here); written into the block before the sum, float32 keeps a
+    few eps of the closed form N softplus(b - t) + N (N - 1) softplus(-b)."""
+    truth = n * float(np.logaddexp(0.0, b - t)) + n * (n - 1) * float(np.logaddexp(0.0, -b))
+    identity = backend.asarray(np.eye(n, dtype=np.float32), dtype=backend.xp.float32)
+    got = float(losses.sigmoid_loss(identity, identity, t, b, reduction="sum", chunk_size=128))
+    assert got == pytest.approx(truth, rel=20 * float(np.finfo(np.float32).eps)), (got, truth)

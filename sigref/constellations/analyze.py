@@ -1,15 +1,18 @@
-"""``sigref analyze``: the constellation geometry of a user's own paired embeddings (arXiv 2509.18552).
+r"""``sigref analyze``: the constellation geometry of a user's own paired embeddings (arXiv:2509.18552).
 
-For unit-norm rows U_i, V_i (row i of U pairs with row i of V) it reports the margin m* and the
-optimal relative bias b*_rel in the exact (min/max), robust percentile (P_q / P_{100-q}) and mean
-forms of the paper's Tables 5-6, xi (Appendix E), the sigmoid loss at a given (t, b) or (t, b_rel),
-retrieval accuracy both ways and the approximate-retrieval tolerance (eps < m*, Cor. 1),
-homogeneous separability of the two modalities and the Thm 3.6 direction (with certificates,
-:mod:`~sigref.constellations.separability`), and where (m*, b*_rel) sits in the feasible region
-(Thm 3.4) with the capacity exponents and finite-d bounds there (Thms 3.3, 3.5).
+For unit-norm rows :math:`U_i, V_i` (row i of U pairs with row i of V) it reports the margin
+:math:`m^*` and the optimal relative bias :math:`b^*_{rel}` in the exact (min/max), robust
+percentile (:math:`P_q` / :math:`P_{100-q}`) and mean forms of the paper's Tables 5-6,
+:math:`\xi` (Appendix E), the sigmoid loss at a given :math:`(t, b)` or :math:`(t, b_{rel})`,
+retrieval accuracy both ways and the approximate-retrieval tolerance (:math:`\epsilon < m^*`,
+Cor. 1), homogeneous separability of the two modalities and the Thm 3.6 direction (with
+certificates, :mod:`~sigref.constellations.separability`), and where :math:`(m^*, b^*_{rel})` sits
+in the feasible region (Thm 3.4) with the capacity exponents and finite-d bounds there (Thms 3.3,
+3.5).
 
-The similarities are streamed in tiles of U V^T (:mod:`~sigref.constellations.streaming`): memory
-O(tile + N d) in the inputs' dtype, so N in the hundreds of thousands fits a laptop and N = 1e6 a GPU.
+The similarities are streamed in tiles of :math:`U V^\top`
+(:mod:`~sigref.constellations.streaming`): memory :math:`O(\text{tile} + N d)` in the inputs'
+dtype, so N in the hundreds of thousands fits a laptop and :math:`N = 10^6` a GPU.
 """
 
 from __future__ import annotations
@@ -30,14 +33,42 @@ from sigref.constellations import bounds, metrics, region
 from sigref.constellations.io import UNIT_TOL, check_pair, describe, load_pair
 from sigref.constellations.separability import GapDirection, SeparationCheck, gap_direction, homogeneous_separation
 from sigref.constellations.streaming import FORMS, PairSummary, pair_summary
+from sigref.types import Array
 
 __all__ = ["UNIT_TOL", "Analysis", "analyze", "analyze_pairs", "check_pair", "format_report", "load_pair", "to_json"]
 
 
 @dataclass(frozen=True)
 class Analysis:
-    """Everything :func:`analyze_pairs` found: the ``report`` (plain Python values), the pair ``summary``,
-    the ``separation`` check and the Thm 3.6 ``direction``."""
+    """Everything :func:`analyze_pairs` found.
+
+    A frozen dataclass: the report and the three objects it was made from.
+
+    Attributes
+    ----------
+    report : dict of str to object
+        The report, in plain Python values (see :func:`analyze_pairs`); :func:`format_report` prints
+        it, :func:`to_json` serialises it.
+    summary : PairSummary
+        The streamed statistics of the similarities.
+    separation : SeparationCheck
+        Homogeneous separability of the two modalities.
+    direction : GapDirection
+        The Thm 3.6 direction.
+
+    See Also
+    --------
+    analyze : Only the report.
+
+    Examples
+    --------
+    >>> from sigref.constellations import cross_polytope, from_code
+    >>> c = from_code(cross_polytope(2).X, 0.3, 0.1)  # m* = 0.35, b*_rel = 0.05
+    >>> from sigref.constellations.analyze import analyze_pairs
+    >>> a = analyze_pairs(c.U, c.V)
+    >>> round(a.summary.pos_min - a.summary.neg_max, 6), a.separation.separable, a.direction.holds
+    (0.7, True, True)
+    """
 
     report: dict[str, Any]
     summary: PairSummary
@@ -64,14 +95,99 @@ def _place(U: Any, V: Any, backend: Backend | None, dtype: str | None) -> tuple[
     return placed[0], placed[1], backend.name
 
 
-def analyze_pairs(U: Any, V: Any, *, t: float | None = None, b: float | None = None, b_rel: float | None = None, q: float = 5.0,
+def analyze_pairs(U: Array, V: Array, *, t: float | None = None, b: float | None = None, b_rel: float | None = None, q: float = 5.0,
                   normalize: bool = False, backend: Backend | None = None, dtype: str | None = None, chunk_size: int | str = "auto",
                   time_budget_s: float = 120.0, seed: int = 0, keep_samples: bool = False, progress: bool = False) -> Analysis:
-    """Analyse paired embeddings U, V of shape (N, d) (NumPy, memory-mapped or any array-API array); see the module docstring.
+    r"""Analyse paired embeddings: margin, relative bias, loss, retrieval, modality gap and region.
 
-    ``t`` with ``b`` (or ``b_rel``) evaluates the sigmoid loss, logits t <U_i, V_j> - b. ``backend`` / ``dtype``:
-    where and in which precision to compute (default: where the inputs are, in their dtype; integers in float64).
-    ``time_budget_s``: for the two separability checks together. ``keep_samples``: keep what a histogram needs.
+    For U, V of shape (N, d) (NumPy, memory-mapped or any array-API array), after the checks of
+    :func:`~sigref.constellations.io.check_pair`, the report holds (module docstring; [1]_):
+
+    * ``m_minmax``, ``b_rel_minmax`` (the exact :math:`m^*`, :math:`b^*_{rel}`), ``m_percentile``,
+      ``b_rel_percentile``, ``m_mean``, ``b_rel_mean``, with the statistics ``pos_min``, ``neg_max``,
+      ``pos_percentile``, ``neg_percentile``, ``pos_mean``, ``neg_mean``;
+    * ``is_constellation`` (:math:`m^* \ge 0`), ``admissible_b_rel`` (the interval at margin 0),
+      ``xi``, ``xi_unsquared``, ``retrieval_u2v``, ``retrieval_v2u``, ``retrieval_tolerance``;
+    * with ``t``: ``t``, ``b``, ``b_over_t``, ``loss_sum``, ``loss_per_anchor``, ``loss_mean``, and when
+      the summed loss is below :math:`\log 2` the Thm 3.1 certificate ``certified_m``,
+      ``certified_b_rel``;
+    * ``separable``, ``separation_margin``, ``separation`` (LP value, certificate, method),
+      ``sign_pattern_24``, ``thm36_min_h_u``, ``thm36_v_negative``, ``thm36_support`` and ``thm36``;
+    * ``region``: where :math:`(m^*, b^*_{rel})` lies in the Thm 3.4 region, with ``n_cap`` and, inside
+      it, ``alpha``, the exponents ``E_lower_nats``, ``E_upper_nats`` and the finite-d bounds
+      ``log_N_lower_d``, ``log_N_upper_d``;
+    * ``N``, ``d``, ``backend``, ``dtype``, ``input``, ``tile``, ``passes``, ``q``,
+      ``percentile_selection`` and the timings ``seconds``.
+
+    Parameters
+    ----------
+    U : Array, shape (N, d)
+        The first modality, row i paired with row i of ``V``.
+    V : Array, shape (N, d)
+        Its partners.
+    t : float, optional
+        Inverse temperature: with ``b`` or ``b_rel``, evaluate the sigmoid loss, logits
+        :math:`t \langle U_i, V_j \rangle - b`.
+    b : float, optional
+        Bias of the loss.
+    b_rel : float, optional
+        Relative bias of the loss (:math:`b = t\, b_{rel}`), instead of ``b``.
+    q : float, optional
+        Percentile of the robust forms, in [0, 50] (default 5).
+    normalize : bool, optional
+        Scale rows to norm 1 instead of rejecting non-unit rows (default False).
+    backend : Backend, optional
+        Where to compute (default: where the inputs are; NumPy for host arrays).
+    dtype : {"float32", "float64"}, optional
+        Precision of the computation (default: the inputs'; integers in float64).
+    chunk_size : int or "auto", optional
+        Anchors per row block of the tiles (default ``"auto"``).
+    time_budget_s : float, optional
+        Seconds for the two separability checks together (default 120).
+    seed : int, optional
+        Seed of the percentile sample (default 0; the result is exact whatever it is).
+    keep_samples : bool, optional
+        Keep what a histogram needs (for :func:`~sigref.constellations.plots.plot_analysis`).
+    progress : bool, optional
+        Show progress bars (default False).
+
+    Returns
+    -------
+    Analysis
+        The report with the summary and the two separability answers.
+
+    Raises
+    ------
+    TypeError
+        If an input does not hold real numbers, or the inputs come from different array libraries.
+    ValueError
+        If the inputs fail :func:`~sigref.constellations.io.check_pair`, ``dtype`` is not float32 or
+        float64, or ``q``, ``t``, ``b``, ``b_rel`` or ``chunk_size`` is invalid.
+    RuntimeError
+        If an LP or the percentile selection fails.
+
+    See Also
+    --------
+    analyze : The report alone.
+    format_report : The report as text.
+    sigref.constellations.streaming.pair_summary : The statistics of the similarities.
+
+    References
+    ----------
+
+    .. [1] K. Bangachev, G. Bresler, I. Noman, Y. Polyanskiy, "Global Minimizers of Sigmoid
+       Contrastive Loss", arXiv:2509.18552, https://arxiv.org/abs/2509.18552
+
+    Examples
+    --------
+    >>> from sigref.constellations import cross_polytope, from_code
+    >>> c = from_code(cross_polytope(2).X, 0.3, 0.1)  # m* = 0.35, b*_rel = 0.05
+    >>> from sigref.constellations.analyze import analyze_pairs
+    >>> rep = analyze_pairs(c.U, c.V, t=20.0, b_rel=0.05).report
+    >>> round(rep["m_minmax"], 6), round(rep["b_rel_minmax"], 6), rep["is_constellation"]
+    (0.35, 0.05, True)
+    >>> round(rep["certified_m"], 6), rep["separable"], rep["region"]["modality_gap_region"]
+    (0.225504, True, True)
     """
     clock = time.perf_counter()
     U, V = check_pair(U, V, normalize=normalize)
@@ -118,8 +234,49 @@ def analyze_pairs(U: Any, V: Any, *, t: float | None = None, b: float | None = N
     return Analysis(rep, summary, sep, direction)
 
 
-def analyze(U: Any, V: Any, **options: Any) -> dict[str, Any]:
-    """The report of :func:`analyze_pairs` (a dict of plain Python values)."""
+def analyze(U: Array, V: Array, **options: Any) -> dict[str, Any]:
+    """Analyse paired embeddings and return the report of :func:`analyze_pairs`.
+
+    ``analyze(U, V, **options)`` is ``analyze_pairs(U, V, **options).report``: the form the
+    command line prints (:func:`format_report`) and writes (:func:`to_json`).
+
+    Parameters
+    ----------
+    U : Array, shape (N, d)
+        The first modality.
+    V : Array, shape (N, d)
+        Its partners.
+    **options
+        The keyword arguments of :func:`analyze_pairs`.
+
+    Returns
+    -------
+    dict of str to object
+        The report, in plain Python values.
+
+    Raises
+    ------
+    TypeError
+        As :func:`analyze_pairs`.
+    ValueError
+        As :func:`analyze_pairs`.
+    RuntimeError
+        As :func:`analyze_pairs`.
+
+    See Also
+    --------
+    analyze_pairs : The report with the objects behind it.
+    to_json : The report as JSON.
+
+    Examples
+    --------
+    >>> from sigref.constellations import cross_polytope, from_code
+    >>> c = from_code(cross_polytope(2).X, 0.3, 0.1)  # m* = 0.35, b*_rel = 0.05
+    >>> from sigref.constellations.analyze import analyze
+    >>> rep = analyze(c.U, c.V)
+    >>> rep["N"], rep["d"], round(rep["xi"], 6), rep["retrieval_u2v"]
+    (4, 3, 0.0, 1.0)
+    """
     return analyze_pairs(U, V, **options).report
 
 
@@ -161,12 +318,73 @@ def _plain(x: Any) -> Any:
 
 
 def to_json(rep: dict[str, Any]) -> str:
-    """The report as JSON (infinite values, e.g. ``n_cap`` where nothing caps N, as the strings ``"inf"``/``"-inf"``)."""
+    """Serialise a report as JSON.
+
+    NumPy scalars become Python numbers, tuples lists, and infinite values (e.g. ``n_cap`` where
+    nothing caps N) the strings ``"inf"`` and ``"-inf"`` (NaN becomes ``"nan"``), so the output is
+    strict JSON.
+
+    Parameters
+    ----------
+    rep : dict of str to object
+        A report of :func:`analyze`.
+
+    Returns
+    -------
+    str
+        The JSON text, indented by one space.
+
+    See Also
+    --------
+    format_report : The report as text for people.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigref.constellations.analyze import to_json
+    >>> print(to_json({"n_cap": float("inf"), "m": np.float64(0.35), "tile": (4, 4)}))
+    {
+     "n_cap": "inf",
+     "m": 0.35,
+     "tile": [
+      4,
+      4
+     ]
+    }
+    """
     return json.dumps(_plain(rep), indent=1)
 
 
 def format_report(rep: dict[str, Any]) -> str:
-    """Human-readable text of :func:`analyze`'s report."""
+    r"""Format a report of :func:`analyze` as human-readable text.
+
+    Sections: margin and relative bias (the three forms), :math:`\xi`, retrieval, the loss and its
+    certificate (with ``t``), the modality gap, the feasible region, and the time spent.
+
+    Parameters
+    ----------
+    rep : dict of str to object
+        A report of :func:`analyze`.
+
+    Returns
+    -------
+    str
+        The text, one line per item.
+
+    See Also
+    --------
+    to_json : The report as JSON.
+
+    Examples
+    --------
+    >>> from sigref.constellations import cross_polytope, from_code
+    >>> c = from_code(cross_polytope(2).X, 0.3, 0.1)  # m* = 0.35, b*_rel = 0.05
+    >>> from sigref.constellations.analyze import analyze, format_report
+    >>> text = format_report(analyze(c.U, c.V))
+    >>> print("\n".join(text.splitlines()[2:4]))
+    margin and relative bias (arXiv 2509.18552, Sec. 2; Tables 5-6):
+      exact (min/max)      m* =       0.35   b*_rel = 0.05
+    """
     f = lambda v: "n/a" if v is None else (f"{v:.6g}" if isinstance(v, float) else str(v))
     yes = lambda v: "undecided" if v is None else ("yes" if v else "no")
     q = rep["q"]

@@ -1,13 +1,14 @@
-"""Reading and checking a user's paired embeddings for ``sigref analyze`` (arXiv 2509.18552 works on the sphere S^{d-1}).
+"""Reading and checking a user's paired embeddings for ``sigref analyze`` (arXiv:2509.18552 works on the sphere :math:`S^{d-1}`).
 
-Files: ``.npy`` (memory-mapped, never unpickled), ``.npz`` and ``.safetensors`` (the optional extra
-``sigref[io]``). Either two files, each holding one array (or the array named by ``keys``), or one
-``.npz`` / ``.safetensors`` file holding both, named by ``keys`` (default ``("U", "V")``).
+Files: ``.npy`` (memory-mapped, never unpickled), ``.npz`` and ``.safetensors`` (the optional
+extra ``sigref[io]``). Either two files, each holding one array (or the array named by ``keys``),
+or one ``.npz`` / ``.safetensors`` file holding both, named by ``keys`` (default ``("U", "V")``).
 
 :func:`check_pair` validates in row slices (no full float64 copy): real numbers, 2-D, one shape,
 N >= 2, finite, no zero rows, and unit rows: rows within 1000 eps of norm 1 are used as they are
-(a memory-mapped file stays mapped), rows within :data:`UNIT_TOL` or any rows with ``normalize=True``
-are scaled to norm 1 (a copy), anything else is an error naming ``--normalize``.
+(a memory-mapped file stays mapped), rows within :data:`UNIT_TOL` or any rows with
+``normalize=True`` are scaled to norm 1 (a copy), anything else is an error naming
+``--normalize``.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ import array_api_compat
 import numpy as np
 
 from sigref.constellations.tiles import row_chunks
+from sigref.types import Array
 
 __all__ = ["UNIT_TOL", "check_pair", "describe", "load_pair", "read_arrays"]
 
+#: Rows whose norm is within this of 1 are normalised silently; beyond it :func:`check_pair` needs ``normalize=True``.
 UNIT_TOL = 1e-3
 SUFFIXES = (".npy", ".npz", ".safetensors")
 
@@ -54,7 +57,47 @@ def _safetensors(name: str, path: Path) -> dict[str, np.ndarray]:
 
 
 def read_arrays(name: str, path: str | Path) -> dict[str, np.ndarray]:
-    """``{array name: array}`` of one file (a ``.npy`` file gives ``{"": memory-mapped array}``)."""
+    """Read every array of one file, by name.
+
+    ``.npy`` files are memory-mapped and never unpickled; ``.npz`` archives are read into memory;
+    ``.safetensors`` files need the optional ``safetensors`` package (``pip install 'sigref[io]'``).
+
+    Parameters
+    ----------
+    name : str
+        What the file holds (``"U"``, ``"V"``, ...), for error messages.
+    path : str or pathlib.Path
+        A ``.npy`` file (or one without a suffix), a ``.npz`` or a ``.safetensors`` file.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``{array name: array}``; a ``.npy`` file gives ``{"": memory-mapped array}``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the suffix is unknown, the file is not a plain numeric array file (pickled objects are
+        refused), or reading ``.safetensors`` needs the missing ``safetensors`` package.
+
+    See Also
+    --------
+    load_pair : Two arrays, checked.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from sigref.constellations.io import read_arrays
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "pair.npz")
+    >>> np.savez(path, U=np.eye(2), V=np.eye(2))
+    >>> sorted(read_arrays("pair", path))
+    ['U', 'V']
+    >>> tmp.cleanup()
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{name}: no such file {path}")
@@ -81,8 +124,70 @@ def _pick(name: str, path: str | Path, arrays: dict[str, np.ndarray], key: str |
 
 def load_pair(u_path: str | Path, v_path: str | Path | None = None, *, keys: tuple[str, str] | None = None,
               normalize: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """U, V from two files or from one ``.npz``/``.safetensors`` file holding both (named ``keys``, default U and V),
-    checked by :func:`check_pair`. A file of a pair holding other names is an error listing the names it holds."""
+    """Load paired embeddings U, V from files, checked by :func:`check_pair`.
+
+    From two files (``u_path``, ``v_path``), each holding one array or the array named by ``keys``;
+    or from one ``.npz``/``.safetensors`` file ``u_path`` holding exactly the two arrays named
+    ``keys`` (default ``("U", "V")``). ``.npy`` files are memory-mapped and stay mapped when their
+    rows are unit vectors.
+
+    Parameters
+    ----------
+    u_path : str or pathlib.Path
+        U's file, or the one file holding both.
+    v_path : str or pathlib.Path, optional
+        V's file (default: both are in ``u_path``).
+    keys : tuple of str, optional
+        The names of U's and V's arrays, two different names.
+    normalize : bool, optional
+        Scale every row to norm 1 instead of rejecting rows that are not unit vectors (default False).
+
+    Returns
+    -------
+    U : numpy.ndarray, shape (N, d)
+        The first modality, float32 or float64 (a ``numpy.memmap`` when read from ``.npy`` as it is).
+    V : numpy.ndarray, shape (N, d)
+        Its partners.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a file does not exist.
+    ValueError
+        If ``keys`` is not two different names; a file cannot be read or does not hold the arrays
+        asked for (the message lists the names it holds); a single ``.npy`` file is given; or the
+        arrays fail :func:`check_pair`.
+    TypeError
+        If an array does not hold real numbers.
+
+    See Also
+    --------
+    check_pair : The checks.
+    sigref.constellations.analyze.analyze_pairs : The report on the loaded pairs.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from sigref.constellations.io import describe, load_pair
+    >>> from sigref.sampling import uniform_sphere
+    >>> U, V = uniform_sphere(0, (6, 3)), uniform_sphere(1, (6, 3))
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> np.save(os.path.join(tmp.name, "U.npy"), U)
+    >>> np.save(os.path.join(tmp.name, "V.npy"), V)
+    >>> A, B = load_pair(os.path.join(tmp.name, "U.npy"), os.path.join(tmp.name, "V.npy"))
+    >>> A.shape, describe(A), bool(np.array_equal(B, V))
+    ((6, 3), 'memory-mapped', True)
+
+    One ``.npz`` file with both, under names of its own:
+
+    >>> np.savez(os.path.join(tmp.name, "emb.npz"), image=U, text=V)
+    >>> A, B = load_pair(os.path.join(tmp.name, "emb.npz"), keys=("image", "text"))
+    >>> describe(A), bool(np.array_equal(A, U))
+    ('in memory', True)
+    >>> del A, B
+    >>> tmp.cleanup()
+    """
     if keys is not None and (len(keys) != 2 or keys[0] == keys[1]):
         raise ValueError(f"keys must name two different arrays (U's, V's), got {keys!r}")
     if v_path is None:
@@ -118,10 +223,56 @@ def _floating(name: str, a: Any) -> Any:
     raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
 
 
-def check_pair(U: Any, V: Any, *, normalize: bool = False) -> tuple[Any, Any]:
-    """U, V after the checks of the module docstring, in a floating dtype (float32 stays float32; integers become float64).
+def check_pair(U: Array, V: Array, *, normalize: bool = False) -> tuple[Array, Array]:
+    """Check paired embeddings and bring them to unit rows of a floating dtype.
 
-    Accepts NumPy arrays (memory-mapped ones are read a slice at a time) and arrays of any array-API namespace.
+    The checks of the module docstring, one row slice at a time: real numbers, 2-D, one shape,
+    N >= 2, finite, no zero rows, unit rows. Rows within 1000 eps of norm 1 are returned as they are
+    (a memory map stays mapped); rows within :data:`UNIT_TOL`, or any rows with ``normalize=True``,
+    are scaled to norm 1 (a copy). float32 stays float32, float16 becomes float32, integers become
+    float64, and a pair of different dtypes becomes float64.
+
+    Parameters
+    ----------
+    U : Array, shape (N, d)
+        The first modality: a NumPy array (memory-mapped ones are read a slice at a time), anything
+        ``numpy.asarray`` takes, or an array of any array-API namespace.
+    V : Array, shape (N, d)
+        Its partners (row i of ``U`` pairs with row i of ``V``).
+    normalize : bool, optional
+        Scale every row to norm 1 instead of rejecting rows off the sphere (default False).
+
+    Returns
+    -------
+    U : Array, shape (N, d)
+        The checked first modality.
+    V : Array, shape (N, d)
+        The checked partners.
+
+    Raises
+    ------
+    TypeError
+        If an array does not hold real numbers.
+    ValueError
+        If an array is not 2-D, the shapes differ, N < 2, a row is zero or holds NaN or infinity, or
+        a row's norm is off by more than :data:`UNIT_TOL` without ``normalize``.
+
+    See Also
+    --------
+    load_pair : Reading the pairs from files.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigref.constellations.io import check_pair
+    >>> U, V = check_pair(np.array([[3, 4], [0, 1]]), np.array([[1, 0], [0, 1]]), normalize=True)
+    >>> U.dtype, U.tolist()
+    (dtype('float64'), [[0.6, 0.8], [0.0, 1.0]])
+    >>> try:
+    ...     check_pair(np.array([[3.0, 4.0], [0.0, 1.0]]), np.eye(2))
+    ... except ValueError:
+    ...     print("rows of norm 5 need normalize=True")
+    rows of norm 5 need normalize=True
     """
     out = []
     for name, a in (("U", U), ("V", V)):
@@ -164,6 +315,31 @@ def check_pair(U: Any, V: Any, *, normalize: bool = False) -> tuple[Any, Any]:
     return result[0], result[1]
 
 
-def describe(a: Any) -> str:
-    """How an input is held: ``memory-mapped`` (a NumPy memmap, read from disk as needed) or ``in memory``."""
+def describe(a: Array) -> str:
+    """Tell how an input is held: ``"memory-mapped"`` or ``"in memory"``.
+
+    The report of ``sigref analyze`` says which, since a memory-mapped input is read from disk in
+    every pass over the tiles.
+
+    Parameters
+    ----------
+    a : Array
+        An array, as :func:`load_pair` or :func:`check_pair` returned it.
+
+    Returns
+    -------
+    str
+        ``"memory-mapped"`` for a ``numpy.memmap`` (read from disk as needed), else ``"in memory"``.
+
+    See Also
+    --------
+    load_pair : Which memory-maps ``.npy`` files.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigref.constellations.io import describe
+    >>> describe(np.eye(2))
+    'in memory'
+    """
     return "memory-mapped" if isinstance(a, np.memmap) else "in memory"

@@ -1,11 +1,13 @@
-"""The figure of ``sigref analyze --plot`` (Bangachev et al. 2025, arXiv 2509.18552, Sec. 2 and Thm 3.4).
+r"""The figure of ``sigref analyze --plot`` (Bangachev et al. 2025, arXiv:2509.18552, Sec. 2 and Thm 3.4).
 
-Left: histograms (densities) of the positives s_ii (all N) and of the negatives s_ij, i != j (all of
-them when one pass could hold them, else the random grid sample the percentile selection drew, as
-the legend says), with min_i s_ii and max_{i!=j} s_ij (their gap is 2 m*), b*_rel = their midpoint,
-and the robust P_q / P_{100-q}. Right: the (m, b_rel) plane of Thm 3.4
-(:func:`~sigref.constellations.region.plot_region`) with the exact, robust and mean points (m, b_rel)
-where m >= 0 (a configuration with m* < 0 is no constellation and has no point there).
+Left: histograms (densities) of the positives :math:`s_{ii}` (all N) and of the negatives
+:math:`s_{ij}`, :math:`i \ne j` (all of them when one pass could hold them, else the random grid
+sample the percentile selection drew, as the legend says), with :math:`\min_i s_{ii}` and
+:math:`\max_{i \ne j} s_{ij}` (their gap is :math:`2 m^*`), :math:`b^*_{rel}` = their midpoint,
+and the robust :math:`P_q` / :math:`P_{100-q}`. Right: the :math:`(m, b_{rel})` plane of Thm 3.4
+(:func:`~sigref.constellations.region.plot_region`) with the exact, robust and mean points
+:math:`(m, b_{rel})` where :math:`m \ge 0` (a configuration with :math:`m^* < 0` is no
+constellation and has no point there).
 """
 
 from __future__ import annotations
@@ -22,7 +24,55 @@ __all__ = ["plot_analysis"]
 
 
 def plot_analysis(analysis: Any, path: str | Path, *, bins: int = 200) -> Path:
-    """Draw the figure of an :class:`~sigref.constellations.analyze.Analysis` made with ``keep_samples=True`` to ``path``."""
+    r"""Draw the figure of an analysis (module docstring) and save it.
+
+    Two panels: the histograms of the positives and negatives with :math:`\min_i s_{ii}`,
+    :math:`\max_{i \ne j} s_{ij}`, :math:`b^*_{rel}` and the robust percentiles marked, and the
+    Thm 3.4 plane with the points :math:`(m, b_{rel})` of the three forms [1]_.
+
+    Parameters
+    ----------
+    analysis : Analysis
+        An :class:`~sigref.constellations.analyze.Analysis` made with ``keep_samples=True``.
+    path : str or pathlib.Path
+        The image file to write (its format from the suffix); missing parent folders are created.
+    bins : int, optional
+        Bins of the histogram of the negatives (default 200).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    ValueError
+        If the analysis holds no samples (it was made without ``keep_samples=True``).
+
+    See Also
+    --------
+    sigref.constellations.region.plot_region : The right panel.
+
+    References
+    ----------
+    .. [1] K. Bangachev, G. Bresler, I. Noman, Y. Polyanskiy, "Global Minimizers of Sigmoid
+       Contrastive Loss", arXiv:2509.18552, https://arxiv.org/abs/2509.18552
+
+    Examples
+    --------
+    A small constellation built by the recipe of Thm 3.3 of [1]_, drawn:
+
+    >>> import os, tempfile
+    >>> from sigref.constellations import cross_polytope, from_code
+    >>> from sigref.constellations.analyze import analyze_pairs
+    >>> from sigref.constellations.plots import plot_analysis
+    >>> c = from_code(cross_polytope(2).X, 0.3, 0.1)
+    >>> analysis = analyze_pairs(c.U, c.V, keep_samples=True)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = plot_analysis(analysis, os.path.join(tmp, "fig", "analysis.png"), bins=20)
+    ...     path.name, path.stat().st_size > 0
+    ('analysis.png', True)
+    """
     s, rep = analysis.summary, analysis.report
     if s.positives is None or s.negatives_sample is None:
         raise ValueError("the analysis holds no samples to draw: run analyze_pairs(..., keep_samples=True)")

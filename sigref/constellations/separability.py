@@ -1,24 +1,38 @@
-"""The modality-gap checks at scale (Bangachev et al. 2025, arXiv 2509.18552, Thm 3.6), with certificates.
+r"""The modality-gap checks at scale (Bangachev et al. 2025, arXiv:2509.18552, Thm 3.6), with certificates.
 
-For N pairs in R^d the dense checks of :mod:`~sigref.constellations.gap` need an LP with 2N dense rows
-or an NNLS over all N points; here both are solved on a *working set* of rows, and every row is then
-checked with streamed products U h, V h (float64, O(chunk d) memory), the most violated rows joining
-the working set until none is left or the time budget is spent:
+For N pairs in :math:`\mathbb{R}^d` the dense checks of :mod:`~sigref.constellations.gap` need an
+LP with 2N dense rows or an NNLS over all N points; here both are solved on a *working set* of
+rows, and every row is then checked with streamed products :math:`U h`, :math:`V h` (float64,
+O(chunk d) memory), the most violated rows joining the working set until none is left or the
+time budget is spent:
 
-**Homogeneous separability** (:func:`homogeneous_separation`): is there h with <h, U_i> > 0 > <h, V_j>
-for all i, j? The LP max s s.t. <h, U_i> >= s, <h, V_j> <= -s, |h_k| <= 1 (SciPy HiGHS) by
-constraint generation. Certificates either way: *separable* when some h has
-min(min_i <h, U_i>, -max_j <h, V_j>) > 0 over every row; *not separable* when the LP optimum on a
-subset is s = 0, with HiGHS's dual weights lambda, mu >= 0 (sum 1) and the residual
-||sum lambda_i U_i - sum mu_j V_j|| (a zero residual is Farkas' proof that no h exists).
+**Homogeneous separability** (:func:`homogeneous_separation`): is there :math:`h` with
+:math:`\langle h, U_i \rangle > 0 > \langle h, V_j \rangle` for all :math:`i, j`? The LP
 
-**Thm 3.6 direction** (:func:`gap_direction`): the minimum-norm point p* of conv{U_i} (Prop. 3) by
-column generation on :func:`~sigref.constellations.gap.min_norm_point`; p* is optimal for all rows
-iff <p*, U_i> >= ||p*||^2 for every i (KKT). Certificates: h = p/||p|| with min_i <h, U_i> > 0 over
-every row proves (7) (optimal or not); ||p|| = 0 on a subset puts 0 in conv{U_i}: no h satisfies (7).
-Then (8) is counted, #{j : <h, V_j> < 0} >= N - d, and the sign pattern (24) comes from the pair summary.
+.. math::
 
-Past ``time_budget_s`` the answer is the certificate found so far, or ``None`` ("undecided") with the reason.
+    \max_{h, s} \; s \quad \text{s.t.} \quad \langle h, U_i \rangle \ge s, \quad
+    \langle h, V_j \rangle \le -s, \quad |h_k| \le 1
+
+(SciPy HiGHS) by constraint generation. Certificates either way: *separable* when some
+:math:`h` has :math:`\min(\min_i \langle h, U_i \rangle, -\max_j \langle h, V_j \rangle) > 0`
+over every row; *not separable* when the LP optimum on a subset is :math:`s = 0`, with HiGHS's dual
+weights :math:`\lambda, \mu \ge 0` (sum 1) and the residual
+:math:`\lVert \sum_i \lambda_i U_i - \sum_j \mu_j V_j \rVert` (a zero residual is Farkas' proof that
+no :math:`h` exists).
+
+**Thm 3.6 direction** (:func:`gap_direction`): the minimum-norm point :math:`p^*` of
+:math:`\operatorname{conv}\{U_i\}` (Prop. 3) by column generation on
+:func:`~sigref.constellations.gap.min_norm_point`; :math:`p^*` is optimal for all rows iff
+:math:`\langle p^*, U_i \rangle \ge \lVert p^* \rVert^2` for every :math:`i` (KKT). Certificates:
+:math:`h = p / \lVert p \rVert` with :math:`\min_i \langle h, U_i \rangle > 0` over every row
+proves (7) (optimal or not); :math:`\lVert p \rVert = 0` on a subset puts 0 in
+:math:`\operatorname{conv}\{U_i\}`: no :math:`h` satisfies (7). Then (8) is counted,
+:math:`|\{j : \langle h, V_j \rangle < 0\}| \ge N - d`, and the sign pattern (24) comes from the
+pair summary.
+
+Past ``time_budget_s`` the answer is the certificate found so far, or ``None`` ("undecided") with
+the reason.
 """
 
 from __future__ import annotations
@@ -33,18 +47,60 @@ import numpy as np
 from sigref._arrays import namespace, to_host
 from sigref.constellations.gap import min_norm_point, separation_lp
 from sigref.constellations.tiles import row_chunks
+from sigref.types import Array
 
 __all__ = ["GapDirection", "SeparationCheck", "gap_direction", "homogeneous_separation"]
 
 
 @dataclass(frozen=True)
 class SeparationCheck:
-    """Homogeneous separability of {U_i} from {V_j}: ``separable`` True/False, or None (undecided).
+    r"""The answer of :func:`homogeneous_separation`: whether :math:`\{U_i\}` and :math:`\{V_j\}` are homogeneously separable.
 
-    ``margin``: min(min_i <h, U_i>, -max_j <h, V_j>) of the unit ``h`` found, over every row (> 0 certifies);
-    ``lp_value``: the LP optimum s (box |h_k| <= 1) when ``optimal``; ``farkas_residual``: of a "not separable"
-    answer, ||sum lambda_i U_i - sum mu_j V_j|| for the dual weights (sum 1); ``certificate``, ``method``, ``reason``:
-    what proves the answer, how it was found, why it is undecided; ``rounds``, ``working_set``: the work done.
+    A frozen dataclass: the answer, the evidence for it, and the work it took.
+
+    Attributes
+    ----------
+    separable : bool or None
+        True or False with a certificate, None when undecided within the time budget.
+    margin : float or None
+        :math:`\min(\min_i \langle h, U_i \rangle, -\max_j \langle h, V_j \rangle)` of the unit ``h``
+        found, over every row (> 0 certifies separability).
+    lp_value : float or None
+        The LP optimum :math:`s` (box :math:`|h_k| \le 1`) when ``optimal``.
+    optimal : bool
+        Whether the LP optimum over all rows was reached.
+    h : numpy.ndarray or None
+        The unit direction found, shape (d,), host float64.
+    farkas_residual : float or None
+        For a "not separable" answer, :math:`\lVert \sum_i \lambda_i U_i - \sum_j \mu_j V_j \rVert` for
+        the dual weights (sum 1); 0 is Farkas' proof that no :math:`h` exists.
+    certificate : str
+        What proves the answer.
+    method : str
+        How it was found (rounds, constraints used).
+    reason : str or None
+        Why the answer is undecided or not optimal.
+    rounds : int
+        LP rounds of constraint generation.
+    working_set : int
+        Rows in the final working set (both sides).
+
+    See Also
+    --------
+    sigref.constellations.gap.LinearSeparation : The dense LP's answer.
+
+    Examples
+    --------
+    >>> from sigref.constellations import homogeneous_separation
+    >>> from sigref.constellations import cross_polytope, from_code, regular_simplex
+    >>> c = from_code(cross_polytope(2).X, 0.3, 0.1)  # U_i = (delta X_i, +c), V_i = (delta X_i, -c)
+    >>> X = regular_simplex(4).X  # paired with itself: U_i = V_i
+    >>> check = homogeneous_separation(c.U, c.V)
+    >>> check.separable, round(check.margin, 6), check.optimal
+    (True, 0.547723, True)
+    >>> check = homogeneous_separation(X, X)
+    >>> check.separable, check.farkas_residual
+    (False, 0.0)
     """
 
     separable: bool | None
@@ -62,11 +118,53 @@ class SeparationCheck:
 
 @dataclass(frozen=True)
 class GapDirection:
-    """The Thm 3.6 direction h = p*/||p*||: ``exists`` (some h has <h, U_i> > 0 for all i, (7)), or None.
+    r"""The answer of :func:`gap_direction`: the Thm 3.6 direction :math:`h = p^* / \lVert p^* \rVert` and its certificate.
 
-    ``min_u`` = min_i <h, U_i>; ``n_negative`` = #{j : <h, V_j> < 0}; ``support``: rows of U in the
-    min-norm combination (at most d); ``guaranteed`` = N - support (the count (8) guarantees under (24));
-    ``holds``: min_u > 0 and n_negative >= N - d; ``optimal``: p is the min-norm point of all rows.
+    A frozen dataclass; the fields that depend on :math:`h` are None when no direction was found.
+
+    Attributes
+    ----------
+    exists : bool or None
+        True when some :math:`h` has :math:`\langle h, U_i \rangle > 0` for all :math:`i` (7) (certified
+        by the ``h`` found), False when 0 lies in :math:`\operatorname{conv}\{U_i\}`, None when undecided.
+    h : numpy.ndarray or None
+        The unit direction, shape (d,), host float64.
+    min_u : float or None
+        :math:`\min_i \langle h, U_i \rangle` over every row.
+    n_negative : int or None
+        :math:`|\{j : \langle h, V_j \rangle < 0\}|`.
+    support : int or None
+        Rows of U in the min-norm combination (linearly independent, at most d).
+    guaranteed : int or None
+        N - ``support``: the count (8) guarantees under the sign pattern (24).
+    holds : bool or None
+        ``min_u > 0`` and ``n_negative >= N - d``: the conclusion of Thm 3.6.
+    optimal : bool
+        Whether :math:`p` is the min-norm point of all rows.
+    certificate : str
+        What proves the answer.
+    method : str
+        How it was found.
+    reason : str or None
+        Why the answer is not optimal (time budget).
+    rounds : int
+        Rounds of column generation.
+
+    See Also
+    --------
+    sigref.constellations.gap.Separator : The dense certificate.
+
+    Examples
+    --------
+    >>> from sigref.constellations import gap_direction
+    >>> from sigref.constellations import cross_polytope, from_code, regular_simplex
+    >>> c = from_code(cross_polytope(2).X, 0.3, 0.1)  # U_i = (delta X_i, +c), V_i = (delta X_i, -c)
+    >>> X = regular_simplex(4).X  # paired with itself: U_i = V_i
+    >>> g = gap_direction(c.U, c.V)
+    >>> g.exists, round(g.min_u, 6), g.n_negative, g.support, g.holds
+    (True, 0.547723, 4, 2, True)
+    >>> gap_direction(X, X).exists
+    False
     """
 
     exists: bool | None
@@ -123,11 +221,71 @@ def _check(U: Any, V: Any) -> tuple[int, int]:
     return U.shape
 
 
-def homogeneous_separation(U: Any, V: Any, *, time_budget_s: float = 60.0, tol: float = 1e-9, chunk_size: Any = "auto",
+def homogeneous_separation(U: Array, V: Array, *, time_budget_s: float = 60.0, tol: float = 1e-9, chunk_size: int | str | None = "auto",
                            batch: int | None = None) -> SeparationCheck:
-    """Whether some h has <h, U_i> > 0 > <h, V_j> for all i, j (module docstring), for U, V of shape (N, d) on any namespace.
+    r"""Decide whether some :math:`h` has :math:`\langle h, U_i \rangle > 0 > \langle h, V_j \rangle` for all :math:`i, j`, at scale.
 
-    ``batch``: rows of each side joining the working set per round (default max(2(d + 1), 256)).
+    The LP of :func:`~sigref.constellations.gap.linear_separation`,
+
+    .. math::
+
+        \max_{h, s} \; s \quad \text{s.t.} \quad \langle h, U_i \rangle \ge s, \quad
+        \langle h, V_j \rangle \le -s, \quad |h_k| \le 1,
+
+    solved by constraint generation: on a working set of rows (first those with the smallest
+    :math:`\langle h_0, U_i \rangle` and largest :math:`\langle h_0, V_j \rangle` for
+    :math:`h_0 \propto \bar U - \bar V`), each round checking every row with streamed float64
+    products and adding the most violated ones (module docstring). Thm 3.6 of [1]_ is about a
+    weaker property; this is the full separability of the two modalities.
+
+    Parameters
+    ----------
+    U : Array, shape (N, d)
+        Embeddings :math:`U_i` as rows, of any array-API namespace.
+    V : Array, shape (N, d)
+        Their partners :math:`V_i`, of the same namespace.
+    time_budget_s : float, optional
+        Seconds after which the best certificate so far (or "undecided") is returned (default 60).
+    tol : float, optional
+        LP optima :math:`s \le` ``tol`` count as not separable (default 1e-9).
+    chunk_size : int or "auto" or None, optional
+        Rows per streamed slice (default ``"auto"``, see :func:`~sigref.constellations.tiles.row_chunks`).
+    batch : int, optional
+        Rows of each side joining the working set per round (default :math:`\max(2(d + 1), 256)`).
+
+    Returns
+    -------
+    SeparationCheck
+        The answer, its certificate and the work done.
+
+    Raises
+    ------
+    TypeError
+        If ``U`` and ``V`` come from different array libraries.
+    ValueError
+        If ``U`` is not 2-D or the shapes differ.
+    RuntimeError
+        If HiGHS fails to solve an LP.
+
+    See Also
+    --------
+    gap_direction : The Thm 3.6 direction at scale.
+    sigref.constellations.gap.linear_separation : The dense LP.
+
+    References
+    ----------
+
+    .. [1] K. Bangachev, G. Bresler, I. Noman, Y. Polyanskiy, "Global Minimizers of Sigmoid
+       Contrastive Loss", arXiv:2509.18552, https://arxiv.org/abs/2509.18552
+
+    Examples
+    --------
+    >>> from sigref.constellations import homogeneous_separation
+    >>> from sigref.constellations import cross_polytope, from_code, regular_simplex
+    >>> c = from_code(cross_polytope(2).X, 0.3, 0.1)  # U_i = (delta X_i, +c), V_i = (delta X_i, -c)
+    >>> X = regular_simplex(4).X  # paired with itself: U_i = V_i
+    >>> homogeneous_separation(c.U, c.V).separable, homogeneous_separation(X, X).separable
+    (True, False)
     """
     n, d = _check(U, V)
     batch = batch or max(2 * (d + 1), 256)
@@ -174,8 +332,63 @@ def homogeneous_separation(U: Any, V: Any, *, time_budget_s: float = 60.0, tol: 
         wu, wv = _grow(wu, vu, batch), _grow(wv, vv, batch)
 
 
-def gap_direction(U: Any, V: Any, *, time_budget_s: float = 60.0, chunk_size: Any = "auto", batch: int | None = None) -> GapDirection:
-    """The Thm 3.6 direction and its certificate (module docstring), for U, V of shape (N, d) on any namespace."""
+def gap_direction(U: Array, V: Array, *, time_budget_s: float = 60.0, chunk_size: int | str | None = "auto",
+                  batch: int | None = None) -> GapDirection:
+    r"""Compute the Thm 3.6 direction and its certificate at scale.
+
+    The minimum-norm point :math:`p^*` of :math:`\operatorname{conv}\{U_i\}` (Prop. 3 of [1]_) by
+    column generation: :func:`~sigref.constellations.gap.min_norm_point` on a working set of rows of
+    U, optimal for all rows iff :math:`\langle p, U_i \rangle \ge \lVert p \rVert^2` for every
+    :math:`i` (KKT), the violating rows joining the set otherwise. Then :math:`h = p / \lVert p \rVert`,
+    :math:`\min_i \langle h, U_i \rangle` over every row certifies (7), and the
+    :math:`\langle h, V_j \rangle < 0` are counted for (8).
+
+    Parameters
+    ----------
+    U : Array, shape (N, d)
+        Embeddings :math:`U_i` as rows, of any array-API namespace.
+    V : Array, shape (N, d)
+        Their partners :math:`V_i`, of the same namespace.
+    time_budget_s : float, optional
+        Seconds after which the current :math:`p` is used (``optimal`` False; default 60).
+    chunk_size : int or "auto" or None, optional
+        Rows per streamed slice (default ``"auto"``).
+    batch : int, optional
+        Rows joining the working set per round (default :math:`\max(2d, 256)`).
+
+    Returns
+    -------
+    GapDirection
+        The direction, its counts and certificate.
+
+    Raises
+    ------
+    TypeError
+        If ``U`` and ``V`` come from different array libraries.
+    ValueError
+        If ``U`` is not 2-D or the shapes differ.
+
+    See Also
+    --------
+    sigref.constellations.gap.min_norm_separator : The dense computation.
+    homogeneous_separation : Full separability of the two modalities.
+
+    References
+    ----------
+
+    .. [1] K. Bangachev, G. Bresler, I. Noman, Y. Polyanskiy, "Global Minimizers of Sigmoid
+       Contrastive Loss", arXiv:2509.18552, https://arxiv.org/abs/2509.18552
+
+    Examples
+    --------
+    >>> from sigref.constellations import gap_direction
+    >>> from sigref.constellations import cross_polytope, from_code, regular_simplex
+    >>> c = from_code(cross_polytope(2).X, 0.3, 0.1)  # U_i = (delta X_i, +c), V_i = (delta X_i, -c)
+    >>> X = regular_simplex(4).X  # paired with itself: U_i = V_i
+    >>> g = gap_direction(c.U, c.V)
+    >>> g.holds, g.n_negative, g.guaranteed
+    (True, 4, 2)
+    """
     n, d = _check(U, V)
     batch = batch or max(2 * d, 256)
     start = time.perf_counter()

@@ -1,27 +1,46 @@
-"""Every statistic of ``sigref analyze`` in passes over tiles of S = U V^T (Bangachev et al. 2025, arXiv 2509.18552).
+r"""Every statistic of ``sigref analyze`` in passes over tiles of :math:`S = U V^\top` (Bangachev et al. 2025, arXiv:2509.18552).
 
-For paired rows U_i, V_i with s_ij = <U_i, V_j> (positives s_ii, negatives s_ij, i != j), one pass of
+For paired rows :math:`U_i, V_i` with :math:`s_{ij} = \langle U_i, V_j \rangle` (positives
+:math:`s_{ii}`, negatives :math:`s_{ij}`, :math:`i \ne j`), one pass of
 :func:`~sigref.constellations.tiles.scan` yields
 
-* the exact forms (Sec. 2): P = min_i s_ii, Q = max_{i!=j} s_ij, m* = (P - Q)/2, b*_rel = (P + Q)/2;
-* the robust forms (Tables 5-6): P = P_q(s_ii), Q = P_{100-q}(s_ij), by exact selection
-  (:mod:`~sigref.constellations.percentiles`; a second pass only when its sampled bracket misses);
-* top-1 retrieval both ways (Cor. 1): i is retrieved when s_ii > max_{j!=i} s_ij (U->V) and
-  s_ii > max_{j!=i} s_ji (V->U); ties count as failures;
-* the sigmoid loss (eq. (1)) at (t, b) or (t, b_rel = b/t): sum_i softplus(-(t s_ii - b)) +
-  sum_{i!=j} softplus(t s_ij - b), through the loss kernel's elementwise pass (:func:`sigref.fused.pass_for`),
+* the exact forms (Sec. 2): :math:`P = \min_i s_{ii}`, :math:`Q = \max_{i \ne j} s_{ij}`,
+  :math:`m^* = (P - Q)/2`, :math:`b^*_{rel} = (P + Q)/2`;
+* the robust forms (Tables 5-6): :math:`P = P_q(s_{ii})`, :math:`Q = P_{100-q}(s_{ij})`, by exact
+  selection (:mod:`~sigref.constellations.percentiles`; a second pass only when its sampled
+  bracket misses);
+* top-1 retrieval both ways (Cor. 1): :math:`i` is retrieved when
+  :math:`s_{ii} > \max_{j \ne i} s_{ij}` (U to V) and :math:`s_{ii} > \max_{j \ne i} s_{ji}`
+  (V to U); ties count as failures;
+* the sigmoid loss (eq. (1)) at :math:`(t, b)` or :math:`(t, b_{rel} = b/t)`:
+  :math:`\sum_i \operatorname{softplus}(-(t s_{ii} - b)) + \sum_{i \ne j} \operatorname{softplus}(t s_{ij} - b)`,
+  through the loss kernel's elementwise pass (:func:`sigref.fused.pass_for`),
 
-and O(N d) passes in float64 give the means (1/N) sum s_ii and (1/(N(N-1))) sum_{i!=j} s_ij =
-(<sum_i U_i, sum_j V_j> - sum_i s_ii) / (N(N-1)), and xi = (1/N) sum ||x_i - x_bar||^2, x_i = U_i - V_i
-(Appendix E), with its unsquared variant (1/N) sum ||x_i|| - ||x_bar||.
+and :math:`O(N d)` passes in float64 give the means :math:`\frac{1}{N} \sum_i s_{ii}` and
 
-Memory O(tile + N d); the tiles are computed in the inputs' dtype. **Accuracy in float32** (unit rows,
-unit roundoff u = 2^-24): every computed similarity is within gamma_d = d u / (1 - d u) of the exact
-one (Higham, *Accuracy and Stability*, eq. (3.5)), e.g. 1.5e-5 for d = 256 (typically sqrt(d) u);
-min, max, percentiles and retrieval are exact functions of the computed similarities, so they carry
-that error and no more; means and xi are accumulated in float64 from float64 products (relative error
-about (d + log2 N) 2^-53); each loss term carries t gamma_d + O(u) and the tile sums are accumulated in
-float64. In float64 every result equals the dense computation up to the order of summation.
+.. math::
+
+    \frac{1}{N(N-1)} \sum_{i \ne j} s_{ij}
+    = \frac{\langle \sum_i U_i, \sum_j V_j \rangle - \sum_i s_{ii}}{N(N-1)},
+
+and :math:`\xi = \frac{1}{N} \sum_i \lVert x_i - \bar x \rVert^2`, :math:`x_i = U_i - V_i`
+(Appendix E), with its unsquared variant
+:math:`\frac{1}{N} \sum_i \lVert x_i \rVert - \lVert \bar x \rVert`.
+
+Memory :math:`O(\text{tile} + N d)`; the tiles are computed in the inputs' dtype. **Accuracy in
+float32** (unit rows, unit roundoff :math:`u = 2^{-24}`): every computed similarity is within
+
+.. math::
+
+    \gamma_d = \frac{d u}{1 - d u}
+
+of the exact one (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., SIAM 2002,
+eq. (3.5)), e.g. :math:`1.5 \cdot 10^{-5}` for d = 256 (typically :math:`\sqrt{d}\, u`); min,
+max, percentiles and retrieval are exact functions of the computed similarities, so they carry
+that error and no more; means and :math:`\xi` are accumulated in float64 from float64 products
+(relative error about :math:`(d + \log_2 N)\, 2^{-53}`); each loss term carries
+:math:`t \gamma_d + O(u)` and the tile sums are accumulated in float64. In float64 every result
+equals the dense computation up to the order of summation.
 """
 
 from __future__ import annotations
@@ -37,6 +56,7 @@ import numpy as np
 from sigref._arrays import check_finite, check_floating, namespace, to_host
 from sigref.constellations import percentiles as _pct
 from sigref.constellations.tiles import Tile, on_accelerator, row_chunks, scan, tile_shape
+from sigref.types import Array
 
 __all__ = ["PairSummary", "pair_summary"]
 
@@ -45,15 +65,74 @@ FORMS = ("minmax", "percentile", "mean")
 
 @dataclass(frozen=True)
 class PairSummary:
-    """What one configuration's similarities say (Python values; see :func:`pair_summary`).
+    r"""What one configuration's similarities say, in plain Python values (made by :func:`pair_summary`).
 
-    ``pos_min``, ``neg_max``: min_i s_ii and max_{i!=j} s_ij; ``pos_percentile``, ``neg_percentile``:
-    P_q(s_ii) and P_{100-q}(s_ij) (``numpy.percentile``'s definition); ``pos_mean``, ``neg_mean``;
-    ``retrieval_u2v``, ``retrieval_v2u``: top-1 fractions; ``xi``, ``xi_unsquared``; ``loss``:
-    ``{"t", "b", "sum", "per_anchor", "mean"}`` or None; ``passes``: full passes over S;
-    ``tile``: (rows, cols); ``selection``: the percentile passes (thresholds, counts);
-    ``negatives_sample`` (host, sorted) and ``negatives_sample_exact`` (it holds every negative),
-    ``positives`` (host) when asked for with ``keep_samples``.
+    A frozen dataclass of statistics; its methods combine them into the margin and relative bias
+    of each form.
+
+    Attributes
+    ----------
+    n : int
+        N, the number of pairs.
+    d : int
+        The dimension.
+    dtype : str
+        ``"float32"`` or ``"float64"``: the dtype the similarities were computed in.
+    q : float
+        The percentile of the robust forms.
+    pos_min : float
+        :math:`\min_i s_{ii}`.
+    neg_max : float
+        :math:`\max_{i \ne j} s_{ij}`.
+    pos_percentile : float
+        :math:`P_q(s_{ii})` (``numpy.percentile``'s definition).
+    neg_percentile : float
+        :math:`P_{100-q}(s_{ij})`, exact.
+    pos_mean : float
+        :math:`\frac{1}{N} \sum_i s_{ii}`.
+    neg_mean : float
+        :math:`\frac{1}{N(N-1)} \sum_{i \ne j} s_{ij}`.
+    retrieval_u2v : float
+        Top-1 fraction U to V (ties fail).
+    retrieval_v2u : float
+        Top-1 fraction V to U.
+    xi : float
+        :math:`\xi` (Appendix E).
+    xi_unsquared : float
+        :math:`\frac{1}{N} \sum_i \lVert x_i \rVert - \lVert \bar x \rVert`.
+    loss : dict of str to float or None
+        ``{"t", "b", "sum", "per_anchor", "mean"}``: the loss parameters and the loss in the three
+        reductions, or None without ``t``.
+    passes : int
+        Full passes over :math:`S`.
+    tile : tuple of int
+        (rows, cols) of the tiles.
+    selection : list of dict
+        The percentile passes (thresholds, counts).
+    negatives_sample : numpy.ndarray or None
+        With ``keep_samples``: the sorted negatives (host), all of them when
+        ``negatives_sample_exact``, else the random grid sample.
+    negatives_sample_exact : bool
+        Whether ``negatives_sample`` holds every negative.
+    positives : numpy.ndarray or None
+        With ``keep_samples``: the sorted positives (host).
+
+    See Also
+    --------
+    sigref.constellations.metrics.pair_statistics : The dense statistics.
+
+    Examples
+    --------
+    >>> from sigref.constellations import pair_summary
+    >>> from sigref.optim import project_to_sphere
+    >>> from sigref.sampling import uniform_sphere
+    >>> U = uniform_sphere(0, (8, 4))
+    >>> V = project_to_sphere(U + 0.5 * uniform_sphere(1, (8, 4)))
+    >>> s = pair_summary(U, V)
+    >>> s.n, s.d, s.dtype, s.passes
+    (8, 4, 'float64', 1)
+    >>> round(s.pos_min, 6), round(s.neg_max, 6), s.retrieval_u2v
+    (0.866293, 0.79972, 1.0)
     """
 
     n: int
@@ -79,26 +158,168 @@ class PairSummary:
     positives: np.ndarray | None = field(default=None, repr=False)
 
     def statistics(self, form: str = "minmax") -> tuple[float, float]:
-        """(P, Q): (min s_ii, max s_ij), (P_q, P_{100-q}) or the two means."""
+        r"""Return the statistics :math:`(P, Q)` of the positives and the negatives in one form.
+
+        .. math::
+
+            (P, Q) = \Big(\min_i s_{ii}, \max_{i \ne j} s_{ij}\Big), \;
+            \big(P_q(s_{ii}), P_{100-q}(s_{ij})\big) \text{ or the two means}.
+
+        Parameters
+        ----------
+        form : {"minmax", "percentile", "mean"}, optional
+            Which pair (default ``"minmax"``).
+
+        Returns
+        -------
+        P : float
+            The statistic of the positives.
+        Q : float
+            The statistic of the negatives.
+
+        Raises
+        ------
+        ValueError
+            If ``form`` is unknown.
+
+        See Also
+        --------
+        sigref.constellations.metrics.pair_statistics : The same on dense arrays.
+
+        Examples
+        --------
+        >>> from sigref.constellations import pair_summary
+        >>> from sigref.optim import project_to_sphere
+        >>> from sigref.sampling import uniform_sphere
+        >>> U = uniform_sphere(0, (8, 4))
+        >>> V = project_to_sphere(U + 0.5 * uniform_sphere(1, (8, 4)))
+        >>> s = pair_summary(U, V)
+        >>> [round(v, 6) for v in s.statistics("mean")]
+        [0.885072, -0.055996]
+        """
         if form not in FORMS:
             raise ValueError(f"form must be one of {FORMS}, got {form!r}")
         return {"minmax": (self.pos_min, self.neg_max), "percentile": (self.pos_percentile, self.neg_percentile),
                 "mean": (self.pos_mean, self.neg_mean)}[form]
 
     def margin_and_bias(self, form: str = "minmax") -> tuple[float, float]:
-        """(m, b_rel) = ((P - Q)/2, (P + Q)/2); with ``"minmax"`` the exact m* and b*_rel (m* < 0: no constellation)."""
+        r"""Return the margin and the relative bias in one form.
+
+        .. math::
+
+            m = \frac{P - Q}{2}, \qquad b_{rel} = \frac{P + Q}{2},
+
+        with :math:`(P, Q)` from :meth:`statistics`: with ``"minmax"`` the exact :math:`m^*` and
+        :math:`b^*_{rel}` (:math:`m^* < 0`: no constellation) [1]_.
+
+        Parameters
+        ----------
+        form : {"minmax", "percentile", "mean"}, optional
+            Which form (default ``"minmax"``).
+
+        Returns
+        -------
+        m : float
+            The margin.
+        b_rel : float
+            The relative bias.
+
+        Raises
+        ------
+        ValueError
+            If ``form`` is unknown.
+
+        See Also
+        --------
+        sigref.constellations.metrics.margin_and_bias : The same on dense arrays.
+
+        References
+        ----------
+
+        .. [1] K. Bangachev, G. Bresler, I. Noman, Y. Polyanskiy, "Global Minimizers of Sigmoid
+           Contrastive Loss", arXiv:2509.18552, https://arxiv.org/abs/2509.18552
+
+        Examples
+        --------
+        >>> from sigref.constellations import pair_summary
+        >>> from sigref.optim import project_to_sphere
+        >>> from sigref.sampling import uniform_sphere
+        >>> U = uniform_sphere(0, (8, 4))
+        >>> V = project_to_sphere(U + 0.5 * uniform_sphere(1, (8, 4)))
+        >>> s = pair_summary(U, V)
+        >>> [round(v, 6) for v in s.margin_and_bias()]
+        [0.033287, 0.833006]
+        """
         p, q = self.statistics(form)
         return (p - q) / 2, (p + q) / 2
 
     def admissible_bias_interval(self, m: float = 0.0) -> tuple[float, float]:
-        """[max_{i!=j} s_ij + m, min_i s_ii - m]: the b_rel making (U, V) an (m, b_rel)-constellation (empty when m > m*)."""
+        r"""Find every relative bias that makes the pairs an :math:`(m, b_{rel})`-constellation.
+
+        .. math::
+
+            \Big[\max_{i \ne j} s_{ij} + m, \; \min_i s_{ii} - m\Big],
+
+        empty (lo > hi) when :math:`m > m^*`.
+
+        Parameters
+        ----------
+        m : float, optional
+            Margin, a finite number >= 0 (default 0).
+
+        Returns
+        -------
+        lo : float
+            The smallest admissible :math:`b_{rel}`.
+        hi : float
+            The largest admissible :math:`b_{rel}`.
+
+        Raises
+        ------
+        ValueError
+            If ``m`` is not a finite number >= 0.
+
+        See Also
+        --------
+        sigref.constellations.metrics.admissible_bias_interval : The same on dense arrays.
+
+        Examples
+        --------
+        >>> from sigref.constellations import pair_summary
+        >>> from sigref.optim import project_to_sphere
+        >>> from sigref.sampling import uniform_sphere
+        >>> U = uniform_sphere(0, (8, 4))
+        >>> V = project_to_sphere(U + 0.5 * uniform_sphere(1, (8, 4)))
+        >>> s = pair_summary(U, V)
+        >>> [round(v, 6) for v in s.admissible_bias_interval()]
+        [0.79972, 0.866293]
+        """
         if not (isinstance(m, (int, float)) and not isinstance(m, bool) and m >= 0 and math.isfinite(m)):
             raise ValueError(f"m must be a finite number >= 0, got {m!r}")
         return self.neg_max + m, self.pos_min - m
 
     @property
     def sign_pattern(self) -> bool:
-        """The sign pattern (24) of Thm 3.6: s_ii > 0 for all i and s_ij < 0 for all i != j."""
+        r"""The sign pattern (24) of Thm 3.6: :math:`s_{ii} > 0` for all :math:`i` and :math:`s_{ij} < 0` for all :math:`i \ne j`.
+
+        Every :math:`(m, b_{rel})`-constellation with :math:`m > |b_{rel}|` has it.
+
+        Returns
+        -------
+        bool
+            ``pos_min > 0`` and ``neg_max < 0``.
+
+        See Also
+        --------
+        sigref.constellations.gap.sign_pattern_holds : The same on dense arrays.
+
+        Examples
+        --------
+        >>> from sigref.constellations import pair_summary, regular_simplex
+        >>> X = regular_simplex(4).X
+        >>> pair_summary(X, X).sign_pattern
+        True
+        """
         return self.pos_min > 0 and self.neg_max < 0
 
 
@@ -192,22 +413,92 @@ def _float64_sums(xp: Any, U: Any, V: Any, chunk_size: Any) -> dict[str, Any]:
             "xi_unsquared": float(norms) / n - float(xp.linalg.vector_norm(x_bar)), "bound": norm_u * norm_v}
 
 
-def pair_summary(U: Any, V: Any, *, q: float = 5.0, t: float | None = None, b: float | None = None, b_rel: float | None = None,
+def pair_summary(U: Array, V: Array, *, q: float = 5.0, t: float | None = None, b: float | None = None, b_rel: float | None = None,
                  chunk_size: int | str | None = "auto", budget: int | None = None, sample_size: int | None = None, seed: int = 0,
                  keep_samples: bool = False, progress: bool = False) -> PairSummary:
-    """The streaming statistics of paired rows U, V of shape (N, d) (any array-API namespace, float32 or float64).
+    r"""Compute the streaming statistics of paired rows :math:`U, V` in passes over tiles of :math:`U V^\top`.
+
+    Everything the report of ``sigref analyze`` needs from the similarities (module docstring): the
+    exact, percentile and mean forms of :math:`(P, Q)`, hence of :math:`m^*` and :math:`b^*_{rel}`
+    [1]_; retrieval both ways; :math:`\xi`; optionally the sigmoid loss at :math:`(t, b)`. One pass
+    over :math:`S` in the common case; memory O(rows x cols + N d + budget + sample).
 
     Parameters
     ----------
-    q : percentile of the robust forms, in [0, 50]: P_q of the positives, P_{100-q} of the negatives.
-    t, b, b_rel : evaluate the sigmoid loss with logits t s_ij - b (give b or b_rel = b/t).
-    chunk_size : anchors per row block (``"auto"``: see :func:`~sigref.constellations.tiles.tile_shape`).
-    budget, sample_size, seed : the exact selection's memory (values collected per pass) and its sampled
-        bracket (a fixed seed: reproducible; the result is exact whatever they are).
-    keep_samples : keep the positives and the sorted sample of negatives (for histograms).
-    progress : a progress bar over the tiles.
+    U : Array, shape (N, d)
+        Embeddings :math:`U_i` as rows, float32 or float64, N >= 2, of any array-API namespace.
+    V : Array, shape (N, d)
+        Their partners :math:`V_i`: the same namespace, shape and dtype.
+    q : float, optional
+        Percentile of the robust forms, in [0, 50] (default 5): :math:`P_q` of the positives,
+        :math:`P_{100-q}` of the negatives.
+    t : float, optional
+        Inverse temperature: evaluate the sigmoid loss with logits :math:`t s_{ij} - b`.
+    b : float, optional
+        Bias :math:`b` of the loss (with ``t``).
+    b_rel : float, optional
+        Relative bias :math:`b_{rel} = b / t` of the loss, instead of ``b``.
+    chunk_size : int or "auto" or None, optional
+        Anchors per row block (default ``"auto"``: see :func:`~sigref.constellations.tiles.tile_shape`).
+    budget : int, optional
+        The exact selection's memory: values collected per pass.
+    sample_size : int, optional
+        Size of the sample that brackets the percentile.
+    seed : int, optional
+        Seed of the sample (default 0): reproducible; the result is exact whatever it is.
+    keep_samples : bool, optional
+        Keep the positives and the sorted sample of negatives, for histograms (default False).
+    progress : bool, optional
+        Show a progress bar over the tiles (default False).
 
-    One pass over S in the common case; memory O(rows x cols + N d + budget + sample).
+    Returns
+    -------
+    PairSummary
+        The statistics, in plain Python values.
+
+    Raises
+    ------
+    TypeError
+        If ``U`` and ``V`` come from different array libraries, are not real floating, or differ in dtype.
+    ValueError
+        If they are not 2-D of one shape, N < 2, or they hold NaN or infinity; if ``q`` is not a
+        number in [0, 50]; if ``b``/``b_rel`` come without ``t``, ``t`` is not a finite number > 0,
+        not exactly one of ``b`` and ``b_rel`` is given with ``t``, or the bias is not finite.
+    RuntimeError
+        If the percentile selection does not settle.
+
+    See Also
+    --------
+    sigref.constellations.metrics.margin_and_bias : The dense computation, batched.
+    sigref.constellations.analyze.analyze_pairs : The full report built on it.
+
+    References
+    ----------
+
+    .. [1] K. Bangachev, G. Bresler, I. Noman, Y. Polyanskiy, "Global Minimizers of Sigmoid
+       Contrastive Loss", arXiv:2509.18552, https://arxiv.org/abs/2509.18552
+
+    Examples
+    --------
+    The streamed forms equal the dense ones of :func:`sigref.constellations.metrics.margin_and_bias`:
+
+    >>> from sigref.constellations import margin_and_bias, pair_summary
+    >>> from sigref.optim import project_to_sphere
+    >>> from sigref.sampling import uniform_sphere
+    >>> U = uniform_sphere(0, (8, 4))
+    >>> V = project_to_sphere(U + 0.5 * uniform_sphere(1, (8, 4)))
+    >>> s = pair_summary(U, V, t=10.0, b=3.0)
+    >>> for form in ("minmax", "percentile", "mean"):
+    ...     print(form, [round(v, 6) for v in s.margin_and_bias(form)], [round(float(v), 6) for v in margin_and_bias(U, V, form)])
+    minmax [0.033287, 0.833006] [0.033287, 0.833006]
+    percentile [0.097514, 0.768859] [0.097514, 0.768859]
+    mean [0.470534, 0.414538] [0.470534, 0.414538]
+
+    The loss matches :func:`sigref.losses.sigmoid_loss` with the sum reduction:
+
+    >>> from sigref.losses import sigmoid_loss
+    >>> print(f"{s.loss['sum']:.6f}", f"{float(sigmoid_loss(U, V, 10.0, 3.0, reduction='sum')):.6f}")
+    41.526464 41.526464
     """
     xp = _check(U, V)
     if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0.0 <= q <= 50.0:

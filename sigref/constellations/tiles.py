@@ -1,15 +1,17 @@
-"""Tiles of the similarity matrix S = U V^T, one at a time (Bangachev et al. 2025, arXiv 2509.18552, Sec. 2).
+r"""Tiles of the similarity matrix :math:`S = U V^\top`, one at a time (Bangachev et al. 2025, arXiv:2509.18552, Sec. 2).
 
-For paired rows U_i, V_i (i in [N]) the similarities are s_ij = <U_i, V_j>; the positives are the
-N entries s_ii and the negatives the N(N-1) entries s_ij, i != j. :func:`scan` walks S in tiles of
-``rows x cols`` entries (rows of a block of ``chunk_size`` anchors, columns in slices that keep a
-tile near :data:`TILE_ELEMENTS`), so nothing larger than a tile and a few length-N vectors is ever
-held: memory O(rows * cols + N), never O(N^2). Each tile is one matrix product on the namespace and
-dtype of the inputs; its positives are read off and replaced by -inf, so every statistic sees the
-negatives only and max-type reductions skip the diagonal for free.
+For paired rows :math:`U_i, V_i` (:math:`i \in [N]`) the similarities are
+:math:`s_{ij} = \langle U_i, V_j \rangle`; the positives are the N entries :math:`s_{ii}` and the
+negatives the :math:`N(N-1)` entries :math:`s_{ij}`, :math:`i \ne j`. :func:`scan` walks
+:math:`S` in tiles of ``rows x cols`` entries (rows of a block of ``chunk_size`` anchors, columns
+in slices that keep a tile near :data:`TILE_ELEMENTS`), so nothing larger than a tile and a few
+length-N vectors is ever held: memory :math:`O(\text{rows} \cdot \text{cols} + N)`, never
+:math:`O(N^2)`. Each tile is one matrix product on the namespace and dtype of the inputs; its
+positives are read off and replaced by :math:`-\infty`, so every statistic sees the negatives only
+and max-type reductions skip the diagonal for free.
 
-:func:`row_chunks` is the companion for the O(N d) quantities (sums, norms, projections): row slices
-of ``chunk_size`` rows, cast to float64 one slice at a time.
+:func:`row_chunks` is the companion for the :math:`O(N d)` quantities (sums, norms, projections):
+row slices of ``chunk_size`` rows, cast to float64 one slice at a time.
 """
 
 from __future__ import annotations
@@ -23,24 +25,53 @@ import array_api_compat
 import array_api_extra as xpx
 
 from sigref.progress import progress as _progress
+from sigref.types import Array
 
 __all__ = ["ACCELERATOR_TILE_ELEMENTS", "TILE_ELEMENTS", "Tile", "TileStat", "on_accelerator", "row_chunks", "scan", "tile_shape"]
 
-#: entries per tile on a CPU: 16 MiB in float32, so a tile and its masks stay in the last-level cache
+#: Entries per tile on a CPU: 16 MiB in float32, so a tile and its masks stay in the last-level cache.
 TILE_ELEMENTS = 2**22
-#: entries per tile on a GPU (256 MiB in float32): large enough that kernel launches do not dominate
+#: Entries per tile on a GPU (256 MiB in float32): large enough that kernel launches do not dominate.
 ACCELERATOR_TILE_ELEMENTS = 2**26
 _CPU_ROWS = 1024
 
 
 @dataclass(frozen=True)
 class Tile:
-    """One tile of S: rows [r0, r1), columns [c0, c1); ``S`` holds s_ij with every positive s_ii replaced by -inf.
+    r"""One tile of :math:`S = U V^\top`: rows [r0, r1), columns [c0, c1), positives masked.
 
-    ``positives`` is the number of positives the tile held (the entries now -inf), ``negatives`` the others.
+    A frozen dataclass that :func:`scan` hands to every statistic.
+
+    Attributes
+    ----------
+    S : Array, shape (r1 - r0, c1 - c0)
+        The similarities :math:`s_{ij}` of the tile, with every positive :math:`s_{ii}` replaced by
+        :math:`-\infty`; in the namespace and dtype of the inputs.
+    r0 : int
+        First row (anchor) of the tile.
+    r1 : int
+        One past its last row.
+    c0 : int
+        First column of the tile.
+    c1 : int
+        One past its last column.
+    positives : int
+        The number of positives the tile held (the entries now :math:`-\infty`).
+
+    See Also
+    --------
+    scan : Where tiles come from.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigref.constellations.tiles import Tile
+    >>> t = Tile(np.array([[-np.inf, 0.5], [0.2, -np.inf]]), 0, 2, 0, 2, 2)
+    >>> t.negatives
+    2
     """
 
-    S: Any
+    S: Array
     r0: int
     r1: int
     c0: int
@@ -49,26 +80,138 @@ class Tile:
 
     @property
     def negatives(self) -> int:
+        r"""The number of negatives :math:`s_{ij}`, :math:`i \ne j`, in the tile.
+
+        Returns
+        -------
+        int
+            :math:`(r_1 - r_0)(c_1 - c_0)` minus the positives.
+        """
         return (self.r1 - self.r0) * (self.c1 - self.c0) - self.positives
 
 
 class TileStat(Protocol):
-    """A statistic accumulated over the tiles of one :func:`scan`."""
+    """The protocol of a statistic accumulated over the tiles of one :func:`scan`.
 
-    def tile(self, tile: Tile) -> None: ...
+    Any object with a method ``tile(tile)`` qualifies (a ``typing.Protocol``, checked statically
+    only). It is called once per tile, in row-major tile order; what it accumulates, and how the
+    result is read, is its own business
+    (e.g. :class:`~sigref.constellations.percentiles.NegativeSelection`).
+
+    Parameters
+    ----------
+    *args, **kwargs
+        Unused: the protocol itself is never instantiated; a statistic is any object with a
+        ``tile`` method.
+
+    See Also
+    --------
+    scan : The pass that feeds it.
+
+    Examples
+    --------
+    The largest negative, from a minimal statistic:
+
+    >>> import math
+    >>> from sigref.constellations.tiles import scan
+    >>> from sigref.sampling import uniform_sphere
+    >>> class LargestNegative:
+    ...     def __init__(self):
+    ...         self.value = -math.inf
+    ...     def tile(self, tile):
+    ...         self.value = max(self.value, float(tile.S.max()))
+    >>> stat = LargestNegative()
+    >>> U, V = uniform_sphere(0, (5, 3)), uniform_sphere(1, (5, 3))
+    >>> _ = scan(U, V, [stat], chunk_size=2)
+    >>> round(stat.value, 6)
+    0.926373
+    """
+
+    def tile(self, tile: Tile) -> None:
+        r"""Accumulate one tile.
+
+        Parameters
+        ----------
+        tile : Tile
+            The next tile of :math:`S`, positives masked by :math:`-\infty`.
+        """
+        ...
 
 
-def on_accelerator(x: Any) -> bool:
-    """Whether ``x`` lives on a GPU (or another non-CPU device)."""
+def on_accelerator(x: Array) -> bool:
+    """Tell whether an array lives on a GPU (or another non-CPU device).
+
+    True for CuPy arrays and for PyTorch tensors on a non-CPU device; False otherwise (NumPy,
+    CPU tensors, and other libraries). It chooses between the CPU and GPU tile sizes.
+
+    Parameters
+    ----------
+    x : Array
+        Any array.
+
+    Returns
+    -------
+    bool
+        Whether ``x`` is on an accelerator.
+
+    See Also
+    --------
+    tile_shape : The tile sizes it chooses between.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigref.constellations.tiles import on_accelerator
+    >>> on_accelerator(np.zeros(3))
+    False
+    """
     if array_api_compat.is_cupy_array(x):
         return True
     dev = array_api_compat.device(x)
     return getattr(dev, "type", "cpu") not in ("cpu", None) if array_api_compat.is_torch_array(x) else False
 
 
-def tile_shape(n: int, chunk_size: int | str | None, like: Any) -> tuple[int, int]:
-    """(rows, cols) of a tile: ``chunk_size`` rows (``"auto"``/None: 1024 on a CPU, more on a GPU) and as
-    many columns as keep the tile near :data:`TILE_ELEMENTS` (:data:`ACCELERATOR_TILE_ELEMENTS` on a GPU)."""
+def tile_shape(n: int, chunk_size: int | str | None, like: Array) -> tuple[int, int]:
+    r"""Choose the shape (rows, cols) of the tiles of an N x N similarity matrix.
+
+    ``chunk_size`` rows (``"auto"`` or None: 1024 on a CPU, :math:`\lfloor\sqrt{\cdot}\rfloor` of
+    :data:`ACCELERATOR_TILE_ELEMENTS` on a GPU), at most N, and as many columns as keep the tile near
+    :data:`TILE_ELEMENTS` (:data:`ACCELERATOR_TILE_ELEMENTS` on a GPU), at least ``rows`` and at most
+    N.
+
+    Parameters
+    ----------
+    n : int
+        N, the number of rows and columns of :math:`S`.
+    chunk_size : int or "auto" or None
+        Rows (anchors) per tile: an integer >= 1, or ``"auto"``/None.
+    like : Array
+        An input array: its device decides between the CPU and GPU sizes.
+
+    Returns
+    -------
+    rows : int
+        Rows per tile.
+    cols : int
+        Columns per tile.
+
+    Raises
+    ------
+    ValueError
+        If ``chunk_size`` is not ``"auto"``, None or an integer >= 1.
+
+    See Also
+    --------
+    scan : The pass that uses it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigref.constellations.tiles import tile_shape
+    >>> x = np.zeros((1, 3))
+    >>> tile_shape(5, 2, x), tile_shape(5000, "auto", x)
+    ((2, 5), (1024, 4096))
+    """
     elements = ACCELERATOR_TILE_ELEMENTS if on_accelerator(like) else TILE_ELEMENTS
     if chunk_size in (None, "auto"):
         rows = min(n, math.isqrt(elements) if on_accelerator(like) else _CPU_ROWS)
@@ -89,11 +232,71 @@ def _diagonal(r0: int, r1: int, c0: int, c1: int) -> tuple[slice, int] | None:
     return slice(start, start + (k1 - k0 - 1) * (w + 1) + 1, w + 1), k1 - k0
 
 
-def scan(U: Any, V: Any, stats: Sequence[TileStat], *, chunk_size: int | str | None = "auto", progress: bool = False,
-         desc: str = "U V^T tiles") -> Any:
-    """One pass over the tiles of S = U V^T (U, V of shape (N, d), one namespace and dtype): each tile goes to
-    ``stat.tile`` of every stat, in row-major tile order. Returns the positives s_ii, shape (N,), exactly as the
-    tiles computed them (so a statistic over the negatives and one over the positives see one matrix)."""
+def scan(U: Array, V: Array, stats: Sequence[TileStat], *, chunk_size: int | str | None = "auto", progress: bool = False,
+         desc: str = "U V^T tiles") -> Array:
+    r"""Make one pass over the tiles of :math:`S = U V^\top`, handing each to every statistic.
+
+    Tiles follow row-major order: for each block of ``rows`` anchors, the column slices left to
+    right (:func:`tile_shape`). Each tile is one product :math:`U_{r_0:r_1} V_{c_0:c_1}^\top` in the
+    inputs' namespace and dtype; its diagonal entries :math:`s_{ii}` are copied out and replaced by
+    :math:`-\infty` before the statistics see it. Memory :math:`O(\text{rows} \cdot \text{cols} + N)`.
+
+    Parameters
+    ----------
+    U : Array, shape (N, d)
+        Embeddings :math:`U_i` as rows.
+    V : Array, shape (N, d)
+        Their partners :math:`V_i`: one namespace and dtype with ``U``.
+    stats : sequence of TileStat
+        The statistics; ``stat.tile(tile)`` is called for every tile and every stat.
+    chunk_size : int or "auto" or None, optional
+        Rows per tile (default ``"auto"``, see :func:`tile_shape`).
+    progress : bool, optional
+        Show a progress bar over the tiles (default False).
+    desc : str, optional
+        The progress bar's label.
+
+    Returns
+    -------
+    Array, shape (N,)
+        The positives :math:`s_{ii}` exactly as the tiles computed them, so that a statistic over the
+        negatives and one over the positives see one matrix.
+
+    Raises
+    ------
+    TypeError
+        If ``U`` and ``V`` come from different array libraries.
+    ValueError
+        If ``chunk_size`` is invalid.
+
+    See Also
+    --------
+    sigref.constellations.streaming.pair_summary : Every statistic of ``sigref analyze`` through scans.
+
+    References
+    ----------
+
+    .. [1] K. Bangachev, G. Bresler, I. Noman, Y. Polyanskiy, "Global Minimizers of Sigmoid
+       Contrastive Loss", arXiv:2509.18552, https://arxiv.org/abs/2509.18552
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigref.constellations.tiles import scan
+    >>> from sigref.sampling import uniform_sphere
+    >>> U, V = uniform_sphere(0, (5, 3)), uniform_sphere(1, (5, 3))
+    >>> class Shapes:
+    ...     def __init__(self):
+    ...         self.seen = []
+    ...     def tile(self, tile):
+    ...         self.seen.append((tile.r0, tile.r1, tile.c0, tile.c1, tile.positives, tile.negatives))
+    >>> stat = Shapes()
+    >>> pos = scan(U, V, [stat], chunk_size=2)
+    >>> stat.seen
+    [(0, 2, 0, 5, 2, 8), (2, 4, 0, 5, 2, 8), (4, 5, 0, 5, 1, 4)]
+    >>> bool(np.allclose(pos, np.sum(U * V, axis=1)))
+    True
+    """
     xp = array_api_compat.array_namespace(U, V)
     n = U.shape[0]
     rows, cols = tile_shape(n, chunk_size, U)
@@ -123,9 +326,47 @@ def scan(U: Any, V: Any, stats: Sequence[TileStat], *, chunk_size: int | str | N
     return xp.concat(positives)
 
 
-def row_chunks(X: Any, chunk_size: int | str | None = "auto", dtype: Any = None) -> Iterator[tuple[int, Any]]:
-    """(r0, X[r0:r0+c] cast to ``dtype`` (default: the namespace's float64)) for slices of c rows, c = ``chunk_size``
-    (``"auto"``: about :data:`TILE_ELEMENTS` entries): O(c d) extra memory for O(N d) passes."""
+def row_chunks(X: Array, chunk_size: int | str | None = "auto", dtype: Any = None) -> Iterator[tuple[int, Array]]:
+    """Iterate over row slices of an array, each cast to a dtype (float64 by default).
+
+    Yields ``(r0, X[r0:r0 + c])`` cast to ``dtype`` for consecutive slices of c rows: the companion of
+    :func:`scan` for the :math:`O(N d)` passes (sums, norms, projections), with :math:`O(c d)` extra
+    memory. c is ``chunk_size`` rows as in :func:`tile_shape`, or for ``"auto"``/None about
+    :data:`TILE_ELEMENTS` entries per slice.
+
+    Parameters
+    ----------
+    X : Array, shape (N, d)
+        The rows.
+    chunk_size : int or "auto" or None, optional
+        Rows per slice (default ``"auto"``).
+    dtype : dtype, optional
+        Target dtype of the namespace of ``X`` (default its float64).
+
+    Yields
+    ------
+    r0 : int
+        First row of the slice.
+    block : Array, shape (c, d)
+        The slice, cast to ``dtype``.
+
+    Raises
+    ------
+    ValueError
+        If ``chunk_size`` is invalid.
+
+    See Also
+    --------
+    scan : The pass over the N x N similarities.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigref.constellations.tiles import row_chunks
+    >>> X = np.ones((5, 3), dtype=np.float32)
+    >>> [(r0, block.shape, str(block.dtype)) for r0, block in row_chunks(X, 2)]
+    [(0, (2, 3), 'float64'), (2, (2, 3), 'float64'), (4, (1, 3), 'float64')]
+    """
     xp = array_api_compat.array_namespace(X)
     n, d = X.shape
     if chunk_size in (None, "auto"):

@@ -1,5 +1,7 @@
 # make run       : build .venv, install sigref with the NumPy backend, check the goldens, reproduce the papers
-# make test      : install the test extras, array-api-strict, the torch, numba and jax plugins, lint, run the whole suite
+# make test      : install the test extras, array-api-strict, the torch, numba and jax plugins, lint, build the docs, run the whole suite (doctests included)
+# make docs      : the documentation site into docs/_build/html (open docs/_build/html/index.html)
+# make docs-check: build the site and check it in headless Chromium (math typeset, every image loaded)
 # make gpu-check : on a CUDA machine: goldens on cupy and torch-cuda, the GPU tests, the GPU benchmark
 PYTHON ?= python3
 VENV   := .venv
@@ -7,7 +9,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 OUT    ?= out
 
-.PHONY: run test reference gpu-check clean
+.PHONY: run test docs docs-check reference gpu-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,9 +27,28 @@ run: $(VENV)/.core
 	$(BIN)/sigref golden check
 	$(BIN)/sigref reproduce all --out $(OUT)
 
-test: $(VENV)/.test
+$(VENV)/.docs: $(VENV)/.core pyproject.toml
+	$(PIP) -e '.[docs]'
+	touch $@
+
+test: $(VENV)/.test $(VENV)/.docs
 	$(BIN)/ruff check .
+	$(MAKE) --no-print-directory docs
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# The site: warnings are errors (nitpicky cross references, numpydoc, myst links), all of them reported.
+# The API pages import the plugins, so the test install comes first.
+DOCS_OUT := docs/_build/html
+docs: $(VENV)/.test $(VENV)/.docs
+	$(BIN)/sphinx-build -E -W --keep-going -q -b html docs $(DOCS_OUT)
+
+# Headless Chromium (Debian packages chromium + chromium-driver, installed here when root and apt-get exist)
+# loads the built pages and checks that MathJax typeset the math and that every image loaded.
+docs-check: docs
+	@if ! command -v chromedriver >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; fi
+	@command -v chromedriver >/dev/null 2>&1 || { echo "make docs-check: needs chromium and chromium-driver (Debian packages; run as root to have them installed)" >&2; exit 1; }
+	$(BIN)/python -m pytest -q -p no:cacheprovider -rs tests/docs/test_site.py
 
 # Regenerate the committed figures and summaries (a full run) into reference_results/.
 reference: $(VENV)/.core
@@ -52,4 +73,4 @@ gpu-check:
 		--repeats 3 --budget 5 --no-solvers --max-memory 100 --out reference_results/bench-gpu --no-progress
 
 clean:
-	rm -rf $(VENV) $(GPU_VENV) $(OUT)
+	rm -rf $(VENV) $(GPU_VENV) $(OUT) docs/_build docs/api/generated

@@ -2,7 +2,7 @@
 # make test      : install the test extras, array-api-strict, the torch, numba and jax plugins, lint, build the docs, run the whole suite (doctests included)
 # make docs      : the documentation site into docs/_build/html (open docs/_build/html/index.html)
 # make docs-check: build the site and check it in headless Chromium (math typeset, every image loaded)
-# make gpu-check : on a CUDA machine: goldens on cupy and torch-cuda, the GPU tests, the GPU benchmark
+# make gpu-check : on a CUDA machine: goldens on cupy and torch-cuda, the GPU tests, the GPU benchmarks (loss; analysis at N = 1e6)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -71,6 +71,8 @@ gpu-check:
 	$(GPU_BIN)/python -m pytest -q -p no:cacheprovider tests --backend torch-cuda --backend cupy -k "cuda or cupy"
 	$(GPU_BIN)/sigref bench --backend torch-cuda cupy --n 4096 16384 65536 --d 64 768 1152 --dtype float32 \
 		--repeats 3 --budget 5 --no-solvers --max-memory 100 --out reference_results/bench-gpu --no-progress
+	$(GPU_BIN)/sigref bench --backend torch-cuda cupy --impl analysis_products analysis_metrics --n 1000000 --d 256 \
+		--dtype float32 --no-solvers --repeats 1 --warmup 0 --timeout 3600 --out reference_results/analysis/gpu_n1e6 --no-progress
 
 clean:
 	rm -rf $(VENV) $(GPU_VENV) $(OUT) docs/_build docs/api/generated

@@ -162,11 +162,13 @@ def _analysis_section(results: list[dict[str, Any]]) -> list[str]:
 
 
 def _compile_section(results: list[dict[str, Any]]) -> list[str]:
-    """The ahead-of-time compile time of the rows that have one (``jax.jit``), excluded from their timings."""
+    """The ahead-of-time compile time of the rows that have one (``jax.jit``), excluded from their timings, and
+    XLA's account of the compiled program's temporary + output buffers (its peak above the inputs)."""
     rows = [r for r in results if r.get("status") == "ok" and r.get("compile_s") is not None]
     if not rows:
         return []
-    lines = ["## Compilation (excluded from the times above)", "", "| backend | dtype | N | d | impl | compile s |",
-             "|---|---|---:|---:|---|---:|"]
-    lines += [f"| {r['backend']} | {r['dtype']} | {r['N']} | {r['d']} | {r['impl']} | {r['compile_s']:.2f} |" for r in rows]
+    lines = ["## Compilation (excluded from the times above)", "", "| backend | dtype | N | d | impl | compile s | XLA temp + output MiB |",
+             "|---|---|---:|---:|---|---:|---:|"]
+    lines += [f"| {r['backend']} | {r['dtype']} | {r['N']} | {r['d']} | {r['impl']} | {r['compile_s']:.2f} | {_mib(r.get('xla_bytes'))} |"
+              for r in rows]
     return [*lines, ""]

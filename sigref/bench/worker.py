@@ -123,6 +123,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
             "warmup_s": call_s if spec["warmup"] else None,
             "elementwise": getattr(fn, "elementwise", None),
             "compile_s": getattr(fn, "compile_s", None),  # ahead-of-time compilation (jax.jit), excluded from the timings
+            "xla_bytes": getattr(fn, "xla_bytes", None),  # the compiled program's temporary + output buffers
             **checks,
         }
     except Unavailable as exc:

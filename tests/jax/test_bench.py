@@ -24,3 +24,4 @@ def test_jax_rows_report_compile_time_and_agree(tmp_path, capsys):
     assert rows["sigref"]["grad_U_norm"] == pytest.approx(rows["big_vision"]["grad_U_norm"], rel=1e-10)
     assert "## Compilation (excluded from the times above)" in printed
     assert f"| jax | float64 | 256 | 16 | sigref | {rows['sigref']['compile_s']:.2f} |" in printed
+    assert all(r["xla_bytes"] > 0 for r in rows.values())

@@ -2,7 +2,8 @@
 
 Every row is one ``jax.jit``-compiled forward + backward, compiled ahead of time in the row's setup
 (``jit(...).lower(...).compile()``), so the timed calls exclude compilation; the compile time is
-reported apart, in the row's ``compile_s`` field (the report's "compile s" column). Registers, for ``jax``:
+reported apart, in the row's ``compile_s`` field, with XLA's own account of the program's memory
+(``xla_bytes``: temporary and output buffers) beside the measured resident peak. Registers, for ``jax``:
 
 ``floor``
     the three products S = U V^T, S V, S^T U, jitted (the generic floor, compiled);
@@ -36,13 +37,18 @@ _JAX = frozenset({"jax"})
 
 
 def _compiled(fn: Callable[..., Any], *args: Any) -> tuple[Callable[[], Any], float]:
+    """``fn`` compiled ahead of time for ``args``; the call's ``compile_s`` and ``xla_bytes`` (XLA's temporary plus
+    output buffers: the compiled program's own peak above its arguments) are attributes of the returned call."""
     started = time.perf_counter()
     compiled = jax.jit(fn).lower(*args).compile()
     seconds = time.perf_counter() - started
+    memory = compiled.memory_analysis()
 
     def run() -> Any:
         return jax.block_until_ready(compiled(*args))
 
+    run.compile_s = seconds
+    run.xla_bytes = int(memory.temp_size_in_bytes + memory.output_size_in_bytes) if memory is not None else None
     return run, seconds
 
 
@@ -56,7 +62,8 @@ def _loss_row(loss: Callable[..., Any]) -> Callable[..., Callable[[], Any]]:
             value, (gU, _, gt, gb) = compiled()
             return {"loss": value, "U": gU, "t": gt, "b": gb}
 
-        run.elementwise, run.compile_s = "jax.jit (XLA), compiled ahead of the timed calls", seconds
+        run.elementwise = "jax.jit (XLA), compiled ahead of the timed calls"
+        run.compile_s, run.xla_bytes = seconds, compiled.xla_bytes
         return run
 
     return setup
@@ -125,7 +132,8 @@ def dense_peer(U: jax.Array, V: jax.Array, t: float | jax.Array, b: float | jax.
 def _floor_setup(backend: Any, inputs: dict[str, Any] | None, options: dict[str, Any]) -> Callable[[], Any]:
     run, seconds = _compiled(_bench.floor_products, inputs["U"], inputs["V"])
     wrapped = lambda: run() and None
-    wrapped.elementwise, wrapped.compile_s = "jax.jit (XLA), compiled ahead of the timed calls", seconds
+    wrapped.elementwise = "jax.jit (XLA), compiled ahead of the timed calls"
+    wrapped.compile_s, wrapped.xla_bytes = seconds, run.xla_bytes
     return wrapped
 
 

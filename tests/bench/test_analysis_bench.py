@@ -11,7 +11,7 @@ import pytest
 from sigref import bench
 from sigref.bench.registry import find_measurement
 
-ROWS = ("analysis_products", "analysis_metrics", "analysis", "analysis_mmap", "analysis_dense")
+ROWS = ("analysis_products", "analysis_metrics", "analysis", "analysis_mmap", "analysis_separability", "analysis_dense")
 
 
 def test_analysis_rows_are_registered_outside_the_default_grid():

@@ -19,7 +19,7 @@ $(VENV)/.core: $(BIN)/python pyproject.toml
 	touch $@
 
 $(VENV)/.test: $(VENV)/.core backends/torch/pyproject.toml backends/cupy/pyproject.toml backends/numba/pyproject.toml backends/jax/pyproject.toml
-	$(PIP) -e '.[test]' -e backends/torch -e backends/cupy -e backends/numba -e backends/jax torch==2.14.1 torchvision==0.29.1 open-clip-torch
+	$(PIP) -e '.[test]' -e backends/torch -e backends/cupy -e backends/numba -e backends/jax torch==2.14.1 torchvision==0.29.1 open-clip-torch optax
 	touch $@
 
 run: $(VENV)/.core

@@ -56,6 +56,7 @@ import numpy as np
 from sigref._arrays import check_finite, check_floating, namespace, to_host
 from sigref.constellations import percentiles as _pct
 from sigref.constellations.tiles import Tile, on_accelerator, row_chunks, scan, tile_shape
+from sigref.fused import PairOptions, pass_for
 from sigref.types import Array
 
 __all__ = ["PairSummary", "pair_summary"]
@@ -346,14 +347,10 @@ class _NegativeLoss:
     """sum_{i!=j} softplus(t s_ij - b) (the -inf positives contribute softplus(-inf) = 0), accumulated in float64."""
 
     def __init__(self, xp: Any, t: float, bias: float) -> None:
-        from sigref.fused import PairOptions
-
         self.xp, self.t, self.bias, self.opt = xp, t, bias, PairOptions()
         self.total: Any = 0.0
 
     def tile(self, t: Tile) -> None:
-        from sigref.fused import pass_for
-
         z = t.S * self.t - self.bias
         f = pass_for(z)(self.xp, z, self.opt, False)[0]
         self.total = self.total + self.xp.sum(f, dtype=self.xp.float64)
@@ -530,8 +527,6 @@ def pair_summary(U: Array, V: Array, *, q: float = 5.0, t: float | None = None, 
     p_lo, p_hi, p_gamma = _pct.percentile_indexes(n, q)
     loss_terms = None
     if loss_at is not None:
-        from sigref.fused import PairOptions, pass_for
-
         tt, bias = loss_at
         zp = -(pos * tt - bias)
         total = float(loss.total) + float(xp.sum(pass_for(zp)(xp, zp, PairOptions(), False)[0], dtype=xp.float64))
